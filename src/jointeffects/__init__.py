@@ -1,0 +1,31 @@
+"""jointeffects: joint interventional effects from observational data plus single experiments.
+
+Implements and extends Kekić, Garrido Mejia & Schölkopf (ICML 2025), "Learning Joint
+Interventional Effects from Single-Variable Interventions in Additive Models".
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from jointeffects.errors import (
+    DataError,
+    IdentificationError,
+    JointEffectsError,
+    SpecError,
+    StoreError,
+)
+
+try:
+    __version__ = version("jointeffects")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "DataError",
+    "IdentificationError",
+    "JointEffectsError",
+    "SpecError",
+    "StoreError",
+    "__version__",
+]

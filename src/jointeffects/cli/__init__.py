@@ -1,0 +1,1 @@
+"""cli part of jointeffects."""

@@ -1,0 +1,27 @@
+"""The package's exception tree.
+
+Every error raised on bad user input derives from :class:`JointEffectsError`; the
+command-line interface turns these into one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+
+class JointEffectsError(Exception):
+    """Base class of all errors the package raises on purpose."""
+
+
+class SpecError(JointEffectsError, ValueError):
+    """An SCM specification (JSON or dict) is malformed; the message names the field."""
+
+
+class DataError(JointEffectsError, ValueError):
+    """Regime data or query data cannot be used as given; the message says what to fix."""
+
+
+class IdentificationError(JointEffectsError, ValueError):
+    """The requested effect is not identified by the regimes the estimator was fitted on."""
+
+
+class StoreError(JointEffectsError, RuntimeError):
+    """The experiment results store cannot be used (wrong folder, other run's config)."""

@@ -1,0 +1,1 @@
+"""experiments part of jointeffects."""
