@@ -1,0 +1,139 @@
+"""What every regime estimator shares: the fit/predict contract and learner handling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import NotFittedError
+
+from jointeffects.errors import DataError, IdentificationError
+from jointeffects.estimate.data import (
+    Regime,
+    RegimeData,
+    as_regime_data,
+    query_array,
+    regime_label,
+)
+
+
+def default_learner() -> BaseEstimator:
+    """The paper's learner: cubic polynomial ridge with the alpha chosen by 3-fold CV."""
+    from jointeffects.estimate.ridge import PolynomialRidgeCV
+
+    return PolynomialRidgeCV()
+
+
+class RegimeEstimator(BaseEstimator):
+    """Base class: fit learners on regime datasets, predict interventional means.
+
+    Subclasses implement ``_fit_regimes(data)`` and ``_predict(X, intervened)``.
+    """
+
+    learner: Any
+    random_state: Any
+
+    def fit(
+        self,
+        datasets: Any,
+        outcome: str = "Y",
+        regime_col: str | None = None,
+        actions: Iterable[str] | None = None,
+    ) -> RegimeEstimator:
+        """Fit on regime datasets.
+
+        Parameters
+        ----------
+        datasets : dict or DataFrame
+            ``{regime: table}`` where a regime is a tuple of intervened action names
+            (``()`` = observational) or a string like ``"tv+email"``; or one long table
+            together with ``regime_col``. Tables hold every action column and the outcome.
+            ``(X, y)`` array pairs are accepted too (actions then named ``A0, A1, ...``).
+        outcome : str, default="Y"
+            Outcome column.
+        regime_col : str, optional
+            Column labelling each row's regime in a long table.
+        actions : iterable of str, optional
+            Action names for array input.
+
+        Returns
+        -------
+        self
+        """
+        data = as_regime_data(datasets, outcome=outcome, regime_col=regime_col, actions=actions)
+        self.actions_ = data.actions
+        self.outcome_ = data.outcome
+        self.n_features_in_ = len(data.actions)
+        self.n_rows_ = {regime: data.rows(regime) for regime in data.regimes}
+        self._fit_regimes(data)
+        return self
+
+    def predict(self, X: Any, intervened: Iterable[str] | None = None) -> np.ndarray:
+        """Predict E[Y | do(a_int), a_obs] at the query points.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_queries, n_actions)
+            Action values; a DataFrame must have exactly the action columns.
+        intervened : iterable of str, optional
+            Actions set by intervention; the others are observed at their values. Default
+            (None): all actions, i.e. the joint interventional effect E[Y | do(a)].
+
+        Returns
+        -------
+        ndarray of shape (n_queries,)
+        """
+        if not hasattr(self, "actions_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call fit(...) first"
+            )
+        points = query_array(X, self.actions_)
+        regime = self._intervened_regime(intervened)
+        prediction = self._predict(points, regime)
+        if not np.all(np.isfinite(prediction)):  # never hand out a silent NaN
+            raise DataError(
+                "the learner returned non-finite predictions; check the query's range against "
+                "the training data"
+            )
+        return prediction
+
+    # -- helpers for subclasses -------------------------------------------------------------
+
+    def _intervened_regime(self, intervened: Iterable[str] | None) -> Regime:
+        if intervened is None:
+            return self.actions_
+        if isinstance(intervened, str):
+            intervened = [part for part in intervened.split(",") if part]
+        names = [str(name) for name in intervened]
+        unknown = [name for name in names if name not in self.actions_]
+        if unknown:
+            raise IdentificationError(
+                f"intervened names unknown action(s) {unknown}; actions are {list(self.actions_)}"
+            )
+        return tuple(a for a in self.actions_ if a in set(names))
+
+    def _learner(self, index: int = 0) -> Any:
+        learner = default_learner() if self.learner is None else clone(self.learner)
+        if self.random_state is not None and "random_state" in learner.get_params():
+            seed = np.random.SeedSequence(self.random_state, spawn_key=(index,))
+            learner.set_params(random_state=int(seed.generate_state(1)[0]))
+        return learner
+
+    def _fit_learner(self, X: np.ndarray, y: np.ndarray, index: int = 0) -> Any:
+        return self._learner(index).fit(X, y)
+
+    def _fit_regimes(self, data: RegimeData) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+
+def require_regime(data: RegimeData, regime: Regime, who: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return a regime's data or raise a DataError naming what ``who`` needs."""
+    if regime not in data.regimes:
+        have = [regime_label(r) for r in data.regimes]
+        raise DataError(f"{who} needs {regime_label(regime)} data; got regimes {have}")
+    return data.regimes[regime]
