@@ -137,3 +137,42 @@ def require_regime(data: RegimeData, regime: Regime, who: str) -> tuple[np.ndarr
         have = [regime_label(r) for r in data.regimes]
         raise DataError(f"{who} needs {regime_label(regime)} data; got regimes {have}")
     return data.regimes[regime]
+
+
+def experiment_blocks(data: RegimeData) -> tuple[Regime, ...]:
+    """The experiments' blocks, checked to be disjoint, in the order of their first action."""
+    blocks = [regime for regime in data.regimes if regime]
+    if not blocks:
+        raise DataError("no experiment given: add at least one regime that intervenes on an action")
+    owner: dict[str, Regime] = {}
+    for block in blocks:
+        for action in block:
+            if action in owner:
+                raise DataError(
+                    f"experiments {regime_label(owner[action])} and {regime_label(block)} "
+                    f"both intervene on '{action}'; blocks must be disjoint (pass one "
+                    "experiment per action or per block of a partition)"
+                )
+            owner[action] = block
+    order = {a: j for j, a in enumerate(data.actions)}
+    return tuple(sorted(blocks, key=lambda b: order[b[0]]))
+
+
+def blocks_for_query(blocks: tuple[Regime, ...], intervened: Regime) -> list[Regime]:
+    """The blocks whose union is ``intervened``; refuses queries the experiments don't identify."""
+    covered = {a for block in blocks for a in block}
+    missing = [a for a in intervened if a not in covered]
+    if missing:
+        raise IdentificationError(
+            f"no experiment intervenes on {missing}: the effect of intervening on them is "
+            f"not identified; experiments cover {[regime_label(b) for b in blocks]}"
+        )
+    chosen = [b for b in blocks if set(b) & set(intervened)]
+    partial = [b for b in chosen if not set(b) <= set(intervened)]
+    if partial:
+        raise IdentificationError(
+            f"intervening on {list(intervened)} splits the block experiment "
+            f"{regime_label(partial[0])}; only unions of blocks are identified — intervene "
+            f"on all of {list(partial[0])} or none"
+        )
+    return chosen

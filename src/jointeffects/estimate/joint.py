@@ -6,9 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from jointeffects.errors import DataError, IdentificationError
-from jointeffects.estimate.base import RegimeEstimator, require_regime
-from jointeffects.estimate.data import Regime, RegimeData, regime_label
+from jointeffects.estimate.base import (
+    RegimeEstimator,
+    blocks_for_query,
+    experiment_blocks,
+    require_regime,
+)
+from jointeffects.estimate.data import Regime, RegimeData
 
 
 class JointEffectEstimator(RegimeEstimator):
@@ -48,49 +52,15 @@ class JointEffectEstimator(RegimeEstimator):
 
     def _fit_regimes(self, data: RegimeData) -> None:
         require_regime(data, (), type(self).__name__)
-        blocks = [regime for regime in data.regimes if regime]
-        if not blocks:
-            raise DataError(
-                "no experiment given: add at least one regime that intervenes on an action"
-            )
-        owner: dict[str, Regime] = {}
-        for block in blocks:
-            for action in block:
-                if action in owner:
-                    raise DataError(
-                        f"experiments {regime_label(owner[action])} and {regime_label(block)} "
-                        f"both intervene on '{action}'; blocks must be disjoint (pass one "
-                        "experiment per action or per block of a partition)"
-                    )
-                owner[action] = block
-        order = {a: j for j, a in enumerate(data.actions)}
-        self.blocks_ = tuple(sorted(blocks, key=lambda b: order[b[0]]))
+        self.blocks_ = experiment_blocks(data)
         self.models_ = {
             regime: self._fit_learner(*data.regimes[regime], index=i)
             for i, regime in enumerate(((), *self.blocks_))
         }
 
-    def _blocks_of(self, intervened: Regime) -> list[Regime]:
-        covered = {a for block in self.blocks_ for a in block}
-        missing = [a for a in intervened if a not in covered]
-        if missing:
-            raise IdentificationError(
-                f"no experiment intervenes on {missing}: the effect of intervening on them is "
-                f"not identified; experiments cover {[regime_label(b) for b in self.blocks_]}"
-            )
-        chosen = [b for b in self.blocks_ if set(b) & set(intervened)]
-        partial = [b for b in chosen if not set(b) <= set(intervened)]
-        if partial:
-            raise IdentificationError(
-                f"intervening on {list(intervened)} splits the block experiment "
-                f"{regime_label(partial[0])}; only unions of blocks are identified — intervene "
-                f"on all of {list(partial[0])} or none"
-            )
-        return chosen
-
     def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:
         base = self.models_[()].predict(X)
         effect = base.copy()
-        for block in self._blocks_of(regime):
+        for block in blocks_for_query(self.blocks_, regime):
             effect += self.models_[block].predict(X) - base
         return effect
