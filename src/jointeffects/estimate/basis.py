@@ -1,0 +1,94 @@
+"""The regime-gated polynomial design of the structure-aware estimator.
+
+Each *unit* (an experiment's block of actions, or an action no experiment touches) has
+
+- an interventional part φ_u(a_u): an indicator and the monomials of the unit's own
+  actions, active in rows where the unit is intervened (R_u = 1), and
+- an observational part ψ_u(a_u, a_anc(u)): the monomials of the unit's actions and their
+  ancestors, active where it is not (R_u = 0).
+
+Columns are whole-array products of precomputed powers; nothing loops over rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations_with_replacement
+
+import numpy as np
+
+
+def monomial_exponents(variables: tuple[int, ...], degree: int) -> list[dict[int, int]]:
+    """All monomials of total degree 1..degree in the given variables, as {variable: power}."""
+    out = []
+    for d in range(1, degree + 1):
+        for combo in combinations_with_replacement(variables, d):
+            powers: dict[int, int] = {}
+            for v in combo:
+                powers[v] = powers.get(v, 0) + 1
+            out.append(powers)
+    return out
+
+
+@dataclass(frozen=True)
+class Column:
+    unit: int
+    interventional: bool  # φ part (R_u = 1) or ψ part (R_u = 0)
+    powers: tuple[tuple[int, int], ...]  # ((variable, power), ...); empty = the indicator
+
+    @property
+    def degree(self) -> int:
+        return sum(p for _, p in self.powers)
+
+
+class GatedDesign:
+    """Builds design matrices for given unit-intervention indicators.
+
+    Parameters
+    ----------
+    units : tuple of tuple of int
+        Action indices of each unit.
+    ancestors : tuple of tuple of int
+        Ancestor action indices of each unit (outside the unit).
+    identified : tuple of bool
+        Whether the unit has an experiment (only then does it get a φ part).
+    degree : int
+        Largest total degree of the monomials.
+    """
+
+    def __init__(
+        self,
+        units: tuple[tuple[int, ...], ...],
+        ancestors: tuple[tuple[int, ...], ...],
+        identified: tuple[bool, ...],
+        degree: int,
+    ) -> None:
+        self.degree = degree
+        columns: list[Column] = []
+        for u, (unit, anc, has_phi) in enumerate(zip(units, ancestors, identified, strict=True)):
+            if has_phi:
+                columns.append(Column(u, True, ()))
+                for p in monomial_exponents(unit, degree):
+                    columns.append(Column(u, True, tuple(sorted(p.items()))))
+            for p in monomial_exponents(tuple(sorted((*unit, *anc))), degree):
+                columns.append(Column(u, False, tuple(sorted(p.items()))))
+        self.columns = tuple(columns)
+        self.degrees = np.array([c.degree for c in columns])
+
+    @property
+    def n_columns(self) -> int:
+        return len(self.columns)
+
+    def matrix(self, X: np.ndarray, R: np.ndarray) -> np.ndarray:
+        """Design of shape (n, n_columns) for actions X (n, K) and indicators R (n, n_units)."""
+        powers = [np.ones_like(X)]
+        for _ in range(self.degree):
+            powers.append(powers[-1] * X)
+        Z = np.empty((len(X), self.n_columns))
+        for j, col in enumerate(self.columns):
+            value = np.ones(len(X))
+            for var, p in col.powers:
+                value = value * powers[p][:, var]
+            gate = R[:, col.unit] if col.interventional else 1.0 - R[:, col.unit]
+            Z[:, j] = value * gate
+        return Z

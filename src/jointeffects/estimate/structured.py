@@ -1,0 +1,226 @@
+"""A structure-aware estimator: one additive model fitted on all regimes at once.
+
+Under Assumption 2 the posterior of C_k given all actions depends only on (a_k, a_pa(k)), so
+
+    E[Y | regime, a] = c + Σ_u [R_u·φ_u(a_u) + (1 − R_u)·ψ_u(a_u, a_anc(u))]
+
+with R_u = 1 where unit u (an experiment's block) is intervened (Lemma 2 of the paper: the
+term of an intervened unit becomes E_C[f_u(a_u, C_u)], the others are unchanged). The joint
+effect is c + Σ_u φ_u(a_u): additive by construction. The paper's estimator instead fits a
+full K-variate model per regime and recovers the joint effect as a difference of large
+terms; using the structure cuts the variance by an order of magnitude (benchmarks/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jointeffects.errors import DataError
+from jointeffects.estimate.base import (
+    RegimeEstimator,
+    blocks_for_query,
+    experiment_blocks,
+    require_regime,
+)
+from jointeffects.estimate.basis import GatedDesign
+from jointeffects.estimate.data import Regime, RegimeData
+from jointeffects.estimate.structure import ancestors_from_dag, discover_ancestors
+
+_CHUNK = 65_536
+
+
+class StructuredEstimator(RegimeEstimator):
+    """Joint and mixed effects from a regime-gated additive model fitted on pooled rows.
+
+    Parameters
+    ----------
+    degrees : sequence of int, default=(1, 2, 3)
+        Candidate polynomial degrees of φ_u and ψ_u; chosen by cross-validation.
+    alphas : sequence of float, default=logspace(-8, 0, 9)
+        Candidate ridge penalties *per row*: the penalty on the standardised coefficients is
+        ``alpha · n_train``, so the grid keeps its meaning at every sample size.
+    cv : int, default=3
+        Folds for choosing degree and alpha (rows assigned at random within each regime).
+    dag : mapping, optional
+        ``{action: [parent actions]}``. If None the ancestor sets are learned from the
+        experiments (see ``structure``), which needs an experiment for every action.
+    level : float, default=0.05
+        False-discovery rate of the two-sample tests that learn the ancestor sets.
+    random_state : int, optional
+        Seeds the fold assignment.
+
+    Attributes
+    ----------
+    ancestors_ : dict
+        Action → ancestor actions used by ψ.
+    structure_tests_ : DataFrame or None
+        The two-sample tests behind learned ancestors (None when ``dag`` was given).
+    degree_, alpha_ : chosen hyper-parameters.
+    cv_mse_ : DataFrame
+        Cross-validated mean squared error per (degree, alpha).
+    """
+
+    def __init__(
+        self,
+        degrees: Sequence[int] = (1, 2, 3),
+        alphas: Sequence[float] | None = None,
+        cv: int = 3,
+        dag: Mapping[str, Any] | None = None,
+        level: float = 0.05,
+        random_state: int | None = None,
+    ) -> None:
+        self.degrees = degrees
+        self.alphas = alphas
+        self.cv = cv
+        self.dag = dag
+        self.level = level
+        self.random_state = random_state
+
+    # -- fitting ------------------------------------------------------------------------------
+
+    def _fit_regimes(self, data: RegimeData) -> None:
+        require_regime(data, (), type(self).__name__)
+        self.blocks_ = experiment_blocks(data)
+        index = {a: j for j, a in enumerate(data.actions)}
+        covered = {a for b in self.blocks_ for a in b}
+        self.units_ = (*self.blocks_, *((a,) for a in data.actions if a not in covered))
+        if self.dag is not None:
+            self.ancestors_ = ancestors_from_dag(self.dag, data.actions)
+            self.structure_tests_ = None
+        else:
+            if covered != set(data.actions):
+                raise DataError(
+                    f"learning the ancestor sets needs an experiment on every action; none on "
+                    f"{[a for a in data.actions if a not in covered]}: pass dag= instead"
+                )
+            self.ancestors_, self.structure_tests_ = discover_ancestors(
+                data, self.blocks_, level=self.level
+            )
+        units = tuple(tuple(index[a] for a in unit) for unit in self.units_)
+        ancestors = tuple(
+            tuple(sorted({index[x] for a in unit for x in self.ancestors_[a]} - set(units[u])))
+            for u, unit in enumerate(self.units_)
+        )
+        identified = tuple(unit in self.blocks_ for unit in self.units_)
+        degrees = sorted({int(d) for d in self.degrees})
+        if not degrees or degrees[0] < 1:
+            raise DataError(f"degrees must be positive integers, got {list(self.degrees)}")
+        self.design_ = GatedDesign(units, ancestors, identified, degrees[-1])
+        # Polynomials of standardised actions: same span, better conditioned Gram matrices.
+        X_obs = data.regimes[()][0]
+        self.x_mean_, self.x_scale_ = X_obs.mean(axis=0), X_obs.std(axis=0)
+        self.x_scale_[self.x_scale_ == 0] = 1.0
+        stats = self._fold_statistics(data)
+        alphas = np.logspace(-8, 0, 9) if self.alphas is None else np.asarray(self.alphas)
+        self.cv_mse_, self.degree_, self.alpha_ = _select(stats, self.design_, degrees, alphas)
+        total = stats.sum(axis=0)
+        keep = self.design_.degrees <= self.degree_
+        self.coef_, self.intercept_ = _ridge(total, keep, self.alpha_)
+
+    def _indicators(self, regime: Regime, n: int) -> np.ndarray:
+        R = np.zeros((n, len(self.units_)))
+        for u, unit in enumerate(self.units_):
+            if set(unit) <= set(regime):
+                R[:, u] = 1.0
+        return R
+
+    def _expand(self, X: np.ndarray, regime: Regime) -> np.ndarray:
+        Xs = (X - self.x_mean_) / self.x_scale_
+        return self.design_.matrix(Xs, self._indicators(regime, len(X)))
+
+    def _fold_statistics(self, data: RegimeData) -> np.ndarray:
+        """Per fold, the Gram matrix of [1, Z, y] summed over rows: shape (cv, p+2, p+2)."""
+        if self.cv < 2:
+            raise DataError(f"cv must be at least 2, got {self.cv}")
+        rng = np.random.default_rng(self.random_state)
+        p = self.design_.n_columns
+        stats = np.zeros((self.cv, p + 2, p + 2))
+        for regime, (X, y) in data.regimes.items():
+            if len(y) < 2 * self.cv:
+                raise DataError(f"regime {regime} has {len(y)} rows; need at least {2 * self.cv}")
+            folds = rng.permutation(np.arange(len(y)) % self.cv)
+            for start in range(0, len(y), _CHUNK):
+                part = slice(start, start + _CHUNK)
+                Z = self._expand(X[part], regime)
+                W = np.column_stack([np.ones(len(Z)), Z, y[part]])
+                for f in range(self.cv):
+                    Wf = W[folds[part] == f]
+                    stats[f] += Wf.T @ Wf
+        return stats
+
+    # -- prediction ---------------------------------------------------------------------------
+
+    def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:
+        blocks_for_query(self.blocks_, regime)  # refuses unidentified queries
+        keep = self.design_.degrees <= self.degree_
+        return self._expand(X, regime)[:, keep] @ self.coef_ + self.intercept_
+
+    def graph(self) -> pd.DataFrame:
+        """The ancestor relation used, one row per (ancestor, action) edge of the closure."""
+        rows = [(a, b) for b, ancs in self.ancestors_.items() for a in ancs]
+        return pd.DataFrame(rows, columns=["ancestor", "action"])
+
+
+def _moments(
+    S: np.ndarray, keep: np.ndarray
+) -> tuple[float, np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]:
+    """Count, means and centred co-moments of the kept columns from a Gram of [1, Z, y]."""
+    idx = np.concatenate([[0], 1 + np.flatnonzero(keep), [S.shape[0] - 1]])
+    G = S[np.ix_(idx, idx)]
+    n = G[0, 0]
+    mean = G[0, 1:] / n
+    C = G[1:, 1:] - n * np.outer(mean, mean)
+    return n, mean[:-1], mean[-1], C[:-1, :-1], C[:-1, -1], C[-1, -1]
+
+
+def _solve_path(S: np.ndarray, keep: np.ndarray, alphas: np.ndarray):
+    """Ridge on standardised columns for every alpha from one eigendecomposition."""
+    n, zbar, ybar, Czz, Czy, _ = _moments(S, keep)
+    scale = np.sqrt(np.clip(np.diag(Czz), 0, None))
+    live = scale > 1e-12 * max(1.0, scale.max())
+    scale[~live] = 1.0
+    Gs = Czz / np.outer(scale, scale)
+    bs = Czy / scale
+    Gs, bs = Gs[np.ix_(live, live)], bs[live]
+    evals, evecs = np.linalg.eigh(Gs)
+    proj = evecs.T @ bs
+    coefs = []
+    for alpha in alphas:
+        beta = np.zeros(len(scale))
+        beta[live] = evecs @ (proj / (np.clip(evals, 0, None) + alpha * n))
+        beta /= scale
+        coefs.append((beta, ybar - zbar @ beta))
+    return coefs
+
+
+def _ridge(S: np.ndarray, keep: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+    return _solve_path(S, keep, np.array([alpha]))[0]
+
+
+def _sse(S: np.ndarray, keep: np.ndarray, beta: np.ndarray, intercept: float) -> float:
+    """Sum of squared residuals of (beta, intercept) on the rows summarised by S."""
+    idx = np.concatenate([[0], 1 + np.flatnonzero(keep), [S.shape[0] - 1]])
+    w = np.concatenate([[-intercept], -beta, [1.0]])
+    return float(w @ S[np.ix_(idx, idx)] @ w)
+
+
+def _select(
+    stats: np.ndarray, design: GatedDesign, degrees: list[int], alphas: np.ndarray
+) -> tuple[pd.DataFrame, int, float]:
+    total = stats.sum(axis=0)
+    records = []
+    for degree in degrees:
+        keep = design.degrees <= degree
+        sse = np.zeros(len(alphas))
+        for f in range(len(stats)):
+            path = _solve_path(total - stats[f], keep, alphas)
+            sse += [_sse(stats[f], keep, beta, c) for beta, c in path]
+        for alpha, value in zip(alphas, sse, strict=True):
+            records.append({"degree": degree, "alpha": float(alpha), "mse": value / total[0, 0]})
+    table = pd.DataFrame(records)
+    best = table.loc[table["mse"].idxmin()]
+    return table, int(best["degree"]), float(best["alpha"])
