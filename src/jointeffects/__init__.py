@@ -16,12 +16,23 @@ from jointeffects.errors import (
     StoreError,
 )
 
+from jointeffects.simulate import (
+    AdditiveSCM,
+    load_scm,
+    sample_linear_scm,
+    sample_polynomial_scm,
+)
+
 try:
     __version__ = version("jointeffects")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "AdditiveSCM",
+    "load_scm",
+    "sample_linear_scm",
+    "sample_polynomial_scm",
     "DataError",
     "IdentificationError",
     "JointEffectsError",

@@ -1,1 +1,21 @@
-"""simulate part of jointeffects."""
+"""Simulator: additive SCMs that sample every regime and know their true effects."""
+
+from __future__ import annotations
+
+from jointeffects.simulate.families import sample_linear_scm, sample_polynomial_scm
+from jointeffects.simulate.noise import FAMILIES, Noise
+from jointeffects.simulate.polynomial import Polynomial
+from jointeffects.simulate.scm import AdditiveSCM, load_scm
+from jointeffects.simulate.spec import FORMAT, validate_spec
+
+__all__ = [
+    "FAMILIES",
+    "FORMAT",
+    "AdditiveSCM",
+    "Noise",
+    "Polynomial",
+    "load_scm",
+    "sample_linear_scm",
+    "sample_polynomial_scm",
+    "validate_spec",
+]
