@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from regime_data import nonlinear_spec, regimes, shared_confounder_spec
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LinearRegression
 
 from jointeffects.estimate import JointEffectEstimator, ObservationalBaseline, PooledBaseline
 from jointeffects.simulate import load_scm, sample_linear_scm, sample_polynomial_scm
-
-
-def _regimes(scm, n, rng, experiments=None):
-    experiments = [(a,) for a in scm.actions] if experiments is None else experiments
-    return {r: scm.sample(n, intervened=r, rng=rng) for r in [(), *experiments]}
 
 
 def _rmse_vs_truth(est, scm, queries, intervened=None):
@@ -25,7 +21,7 @@ def _rmse_vs_truth(est, scm, queries, intervened=None):
 def test_linear_gaussian_joint_effect_is_identified(seed):
     rng = np.random.default_rng(seed)
     scm = sample_linear_scm(3, rng)
-    data = _regimes(scm, 20_000, rng)
+    data = regimes(scm, 20_000, rng)
     queries = scm.sample(2_000, intervened=scm.actions, rng=rng)
     truth_sd = scm.joint_effect(queries[list(scm.actions)]).std()
     ours = JointEffectEstimator(learner=LinearRegression()).fit(data)
@@ -42,7 +38,7 @@ def test_polynomial_scm_default_learner(seed):
     """The paper's family with its learner: at 2·10^5 rows per regime ours beats obs-only."""
     rng = np.random.default_rng(seed)
     scm = sample_polynomial_scm(5, rng)
-    data = _regimes(scm, 200_000, rng)
+    data = regimes(scm, 200_000, rng)
     queries = scm.sample(5_000, intervened=scm.actions, rng=rng)
     ours = JointEffectEstimator().fit(data)
     obs = ObservationalBaseline().fit(data)
@@ -54,7 +50,7 @@ def test_polynomial_scm_default_learner(seed):
 def test_mixed_effects_match_the_simulator():
     rng = np.random.default_rng(5)
     scm = sample_linear_scm(3, rng)
-    est = JointEffectEstimator(learner=LinearRegression()).fit(_regimes(scm, 20_000, rng))
+    est = JointEffectEstimator(learner=LinearRegression()).fit(regimes(scm, 20_000, rng))
     intervened = [scm.actions[0]]
     queries = scm.sample(200, intervened=intervened, rng=rng)[list(scm.actions)]
     truth, se = scm.mixed_effect(queries, intervened, rng=rng, n_mc=200_000)
@@ -62,43 +58,12 @@ def test_mixed_effects_match_the_simulator():
     assert np.sqrt(np.mean(err**2)) < 0.05 * truth.std() + 3 * se.max()
 
 
-def _shared_confounder_spec() -> dict:
-    """A0 and A1 share the confounder C0 (allowed inside a block, Cor. 1); A2 is on its own."""
-    g = {"dist": "gaussian", "mean": 0.0, "std": 1.0}
-    return {
-        "format": "jointeffects.scm/1",
-        "actions": ["A0", "A1", "A2"],
-        "outcome": "Y",
-        "noise": {"U": {**g, "std": 0.1}, "V": [{**g, "std": 0.5}] * 3, "W": [g] * 3},
-        "outcome_terms": [
-            {
-                "block": [0, 1],
-                "terms": [
-                    {"coef": 1.0, "powers": {"A0": 1}},
-                    {"coef": -0.5, "powers": {"A1": 1}},
-                    {"coef": 2.0, "powers": {"C0": 1}},
-                ],
-            },
-            {
-                "block": [2],
-                "terms": [{"coef": 0.7, "powers": {"A2": 1}}, {"coef": 1.0, "powers": {"C2": 1}}],
-            },
-        ],
-        "action_mechanisms": [
-            {"terms": [{"coef": 1.0, "powers": {"C0": 1}}, {"coef": 1.0, "powers": {"V": 1}}]},
-            {"terms": [{"coef": 1.0, "powers": {"C0": 1}}, {"coef": 1.0, "powers": {"V": 1}}]},
-            {"terms": [{"coef": 1.0, "powers": {"C2": 1}}, {"coef": 1.0, "powers": {"V": 1}}]},
-        ],
-        "interventions": [{"dist": "gaussian", "mean": 0.0, "std": 1.1}] * 3,
-    }
-
-
 def test_block_experiments_recover_what_single_experiments_cannot():
     rng = np.random.default_rng(7)
-    scm = load_scm(_shared_confounder_spec())
+    scm = load_scm(shared_confounder_spec())
     queries = scm.sample(2_000, intervened=scm.actions, rng=rng)
-    blocks = _regimes(scm, 20_000, rng, experiments=[("A0", "A1"), ("A2",)])
-    singles = _regimes(scm, 20_000, rng)
+    blocks = regimes(scm, 20_000, rng, experiments=[("A0", "A1"), ("A2",)])
+    singles = regimes(scm, 20_000, rng)
     with_blocks = JointEffectEstimator(learner=LinearRegression()).fit(blocks)
     with_singles = JointEffectEstimator(learner=LinearRegression()).fit(singles)
     truth_sd = scm.joint_effect(queries[list(scm.actions)]).std()
@@ -107,34 +72,10 @@ def test_block_experiments_recover_what_single_experiments_cannot():
     assert _rmse_vs_truth(with_singles, scm, queries) > 0.3 * truth_sd
 
 
-def _nonlinear_spec() -> dict:
-    g = {"dist": "gaussian", "mean": 0.0, "std": 1.0}
-    f0 = [{"coef": 1.0, "powers": {"A0": 2}}, {"coef": 1.0, "powers": {"A0": 1, "C0": 1}}]
-    f1 = [{"coef": -1.0, "powers": {"A1": 1}}, {"coef": 1.5, "powers": {"C1": 1}}]
-    return {
-        "format": "jointeffects.scm/1",
-        "actions": ["A0", "A1"],
-        "outcome": "Y",
-        "noise": {"U": {**g, "std": 0.1}, "V": [{**g, "std": 0.5}] * 2, "W": [g] * 2},
-        "outcome_terms": [{"block": [0], "terms": f0}, {"block": [1], "terms": f1}],
-        "action_mechanisms": [
-            {"terms": [{"coef": 1.0, "powers": {"C0": 1}}, {"coef": 1.0, "powers": {"V": 1}}]},
-            {
-                "terms": [
-                    {"coef": 0.5, "powers": {"A0": 1}},
-                    {"coef": 1.0, "powers": {"C1": 1}},
-                    {"coef": 1.0, "powers": {"V": 1}},
-                ]
-            },
-        ],
-        "interventions": [{"dist": "gaussian", "mean": 0.0, "std": 1.0}] * 2,
-    }
-
-
 def test_other_learner_on_a_nonlinear_scm():
     rng = np.random.default_rng(11)
-    scm = load_scm(_nonlinear_spec())
-    data = _regimes(scm, 20_000, rng)
+    scm = load_scm(nonlinear_spec())
+    data = regimes(scm, 20_000, rng)
     queries = scm.sample(2_000, intervened=scm.actions, rng=rng)
     hgb = HistGradientBoostingRegressor(max_iter=200, random_state=0)
     ours = JointEffectEstimator(learner=hgb).fit(data)

@@ -30,6 +30,16 @@ def monomial_exponents(variables: tuple[int, ...], degree: int) -> list[dict[int
     return out
 
 
+def polynomial_columns(X: np.ndarray, variables: tuple[int, ...], degree: int) -> np.ndarray:
+    """Columns of X's monomials of degree 1..degree in ``variables``: shape (n, n_monomials)."""
+    exps = monomial_exponents(variables, degree)
+    out = np.ones((len(X), len(exps)))
+    for j, powers in enumerate(exps):
+        for v, p in powers.items():
+            out[:, j] *= X[:, v] ** p
+    return out
+
+
 @dataclass(frozen=True)
 class Column:
     unit: int

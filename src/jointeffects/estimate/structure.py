@@ -15,13 +15,14 @@ import pandas as pd
 from scipy import stats
 
 from jointeffects.errors import DataError
+from jointeffects.estimate.basis import polynomial_columns
 from jointeffects.estimate.data import Regime, RegimeData, regime_label
 
 
 def ancestors_from_dag(
     dag: Mapping[str, object], actions: tuple[str, ...]
 ) -> dict[str, tuple[str, ...]]:
-    """Transitive closure of a parent map ``{action: [parents]}`` (actions not named: no parents)."""
+    """Transitive closure of a parent map ``{action: [parents]}``; unnamed actions: no parents."""
     parents: dict[str, set[str]] = {a: set() for a in actions}
     for child, pars in dag.items():
         if child not in parents:
@@ -53,14 +54,9 @@ def ancestors_from_dag(
 
 def _dependence_pvalue(inputs: np.ndarray, target: np.ndarray, degree: int = 3) -> float:
     """F-test of "target depends on the inputs" by a polynomial regression against a constant."""
-    from jointeffects.estimate.basis import monomial_exponents
-
     Z = (inputs - inputs.mean(axis=0)) / np.where(inputs.std(axis=0) > 0, inputs.std(axis=0), 1)
-    columns = [
-        np.prod([Z[:, v] ** p for v, p in powers.items()], axis=0)
-        for powers in monomial_exponents(tuple(range(Z.shape[1])), degree)
-    ]
-    design = np.column_stack([np.ones(len(Z)), *columns])
+    columns = polynomial_columns(Z, tuple(range(Z.shape[1])), degree)
+    design = np.column_stack([np.ones(len(Z)), columns])
     centred = target - target.mean()
     rss0 = float(centred @ centred)
     coef, *_ = np.linalg.lstsq(design, target, rcond=None)
