@@ -15,7 +15,6 @@ from jointeffects.errors import (
     SpecError,
     StoreError,
 )
-
 from jointeffects.simulate import (
     AdditiveSCM,
     load_scm,
