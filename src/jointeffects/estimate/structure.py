@@ -111,7 +111,7 @@ def discover_ancestors(
             if action in block:
                 continue
             p_dep = _dependence_pvalue(X_int[:, cols], X_int[:, m])
-            p_ks = float(stats.ks_2samp(X_obs[:, m], X_int[:, m]).pvalue)
+            p_ks = float(stats.ks_2samp(X_obs[:, m], X_int[:, m], method="asymp").pvalue)
             rows.append(
                 {
                     "experiment": regime_label(block),
