@@ -73,6 +73,7 @@ def test_structure_beats_the_paper_estimator_on_its_own_family(seed):
     queries = scm.sample(5_000, intervened=scm.actions, rng=rng)
     ours = StructuredEstimator(random_state=0).fit(data)
     paper = JointEffectEstimator().fit(data)
+    # Ratio structured/paper over seeds 100..109: 0.12-0.27.
     assert _rel_error(ours, scm, queries) < 0.5 * _rel_error(paper, scm, queries)
 
 
@@ -132,7 +133,8 @@ def test_additive_projection_reduces_the_paper_estimators_error(seed):
     queries = scm.sample(5_000, intervened=scm.actions, rng=rng)
     paper = JointEffectEstimator().fit(data)
     projected = AdditiveProjection(random_state=0).fit(data)
-    assert _rel_error(projected, scm, queries) < _rel_error(paper, scm, queries)
+    # Ratio projected/paper over seeds 200..209: 0.30-0.72.
+    assert _rel_error(projected, scm, queries) < 0.9 * _rel_error(paper, scm, queries)
     X = queries[list(scm.actions)]
     mixed = [scm.actions[0]]  # mixed queries are passed through unchanged
     np.testing.assert_allclose(
