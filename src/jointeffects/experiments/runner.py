@@ -1,0 +1,178 @@
+"""Run a figure's tasks on Dask, committing each finished task to the store (resumable)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from jointeffects.errors import SpecError
+from jointeffects.experiments.settings import SCALES, get_figure
+from jointeffects.experiments.store import ResultsStore
+from jointeffects.experiments.tasks import Task, TaskResult, run_task
+
+#: Environment of worker processes: one BLAS/OpenMP thread each (one task per core).
+WORKER_ENV = {
+    name: "1"
+    for name in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    )
+}
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What :func:`reproduce` did: the run's hash and task counts."""
+
+    config_hash: str
+    total: int
+    skipped: int
+    computed: int
+    seconds: float
+
+
+def plan(figure: str, scale: str, runs: int | None, seed: int) -> tuple[dict[str, Any], list[Task]]:
+    """The run's configuration (what its hash is computed from) and all of its tasks."""
+    spec = get_figure(figure)
+    if scale not in SCALES:
+        raise SpecError(f"unknown scale {scale!r}; choose one of {list(SCALES)}")
+    if runs is not None and runs < 1:
+        raise SpecError(f"--runs must be at least 1, got {runs}")
+    chosen = spec.scales[scale]
+    n_scms = chosen.n_scms if runs is None else runs
+    config = {
+        "figure": spec.name,
+        "scale": scale,
+        "n_scms": n_scms,
+        "seed": seed,
+        "methods": list(spec.methods),
+        "settings": [asdict(s) for s in chosen.settings],
+    }
+    tasks = [
+        Task(spec.name, setting, index, seed, spec.methods)
+        for setting in chosen.settings
+        for index in range(n_scms)
+    ]
+    return config, tasks
+
+
+@contextmanager
+def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
+    """A ``distributed.Client``: to ``scheduler`` if given, else to a new LocalCluster."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except OSError as exc:
+            raise SpecError(
+                f"cannot reach the Dask scheduler at {scheduler!r} ({exc}); start one with "
+                "`dask scheduler` and pass the address it prints"
+            ) from exc
+        with client:
+            yield client
+        return
+    if workers is not None and workers < 1:
+        raise SpecError(f"--workers must be at least 1, got {workers}")
+    with (
+        LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # any free port: never clash with another cluster
+            silence_logs=logging.ERROR,
+            env=WORKER_ENV,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def reproduce(
+    figure: str,
+    out: str | Path,
+    scale: str = "quick",
+    runs: int | None = None,
+    seed: int = 0,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    client: Any = None,
+    progress: bool = True,
+) -> RunReport:
+    """Run (or resume) a figure's tasks and store their rows in ``out/results.sqlite``.
+
+    Parameters
+    ----------
+    figure : {"fig2a", "fig2b", "fig2c", "figA", "figB"}
+    out : path
+        Output folder (holds the store and the figures).
+    scale : {"quick", "paper", "tiny"}, default="quick"
+    runs : int, optional
+        Number of SCMs per setting; default: the scale's.
+    seed : int, default=0
+        Root of every task's random streams.
+    scheduler : str, optional
+        Address of a running ``dask.distributed`` scheduler; default: start a LocalCluster
+        with ``workers`` processes (default: one per core).
+    workers : int, optional
+    client : distributed.Client, optional
+        Use this client instead (tests share one cluster this way).
+    progress : bool, default=True
+        Show a progress bar on stderr.
+
+    Returns
+    -------
+    RunReport
+    """
+    from jointeffects import __version__
+
+    started = time.perf_counter()
+    config, tasks = plan(figure, scale, runs, seed)
+    with ResultsStore(out) as store:
+        key = store.open_run(config, __version__)
+        done = store.finished(key)
+        todo = [t for t in tasks if t.key not in done]
+        if todo:
+            if client is not None:
+                _run(client, store, key, todo, len(tasks), progress)
+            else:
+                with dask_client(scheduler, workers) as new_client:
+                    if progress:
+                        print(f"Dask dashboard: {new_client.dashboard_link}", file=sys.stderr)
+                    _run(new_client, store, key, todo, len(tasks), progress)
+    return RunReport(
+        key, len(tasks), len(tasks) - len(todo), len(todo), time.perf_counter() - started
+    )
+
+
+def _run(
+    client: Any, store: ResultsStore, key: str, todo: list[Task], total: int, progress: bool
+) -> None:
+    from distributed import as_completed
+    from tqdm import tqdm
+
+    futures = [client.submit(run_task, task, pure=False) for task in todo]
+    with tqdm(
+        total=total,
+        initial=total - len(todo),
+        desc=todo[0].figure,
+        unit="task",
+        file=sys.stderr,
+        disable=not progress,
+    ) as bar:
+        for future in as_completed(futures):
+            result: TaskResult = future.result()
+            setting, index = result.task.key
+            store.write_task(key, result.task.figure, setting, index, result.rows, result.seconds)
+            future.release()
+            bar.update()

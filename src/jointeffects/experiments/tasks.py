@@ -1,0 +1,156 @@
+"""One experiment task: (figure, setting, SCM index) → metric rows of every method.
+
+A task is a pure function of its key and the run's seed: its SCM and data come from
+``SeedSequence`` streams derived from the key (never from Python's salted ``hash``), so the
+numbers do not depend on worker count, scheduling order or machine. All methods of a task
+share one SCM and one joint-intervention test set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from jointeffects.experiments.methods import METHODS, Regime
+from jointeffects.experiments.settings import Setting, n_train
+
+#: The metrics every task reports per method.
+METRICS = ("rmse_noisy", "rmse_truth", "rel_error", "fit_seconds")
+
+
+@dataclass(frozen=True)
+class Task:
+    """The key and inputs of one task.
+
+    Attributes
+    ----------
+    figure : str
+    setting : Setting
+    scm_index : int
+        Which SCM of the setting (0 .. n_scms-1).
+    seed : int
+        The run's ``--seed``.
+    methods : tuple of str
+        Keys into :data:`~jointeffects.experiments.methods.METHODS`.
+    """
+
+    figure: str
+    setting: Setting
+    scm_index: int
+    seed: int
+    methods: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """Identity of the task within a run: (setting JSON, SCM index)."""
+        return (self.setting.to_json(), self.scm_index)
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What a task returns to the client: its key and ``(method, metric, value)`` rows."""
+
+    task: Task
+    rows: tuple[tuple[str, str, float], ...]
+    seconds: float
+
+
+def stable_ints(*parts: str) -> tuple[int, ...]:
+    """Four 32-bit integers from a cryptographic digest of ``parts`` (stable across runs)."""
+    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).digest()
+    return tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
+
+
+def scm_seed(seed: int, K: int, scm_index: int) -> np.random.SeedSequence:
+    """Stream of the SCM itself: keyed by (K, index) only.
+
+    Deliberately shared by all settings and figures with the same K, so that SCM number i is
+    the same model along a curve (common random numbers: smoother curves, fair comparisons).
+    """
+    return np.random.SeedSequence(seed, spawn_key=(0, K, scm_index))
+
+
+def data_seed(task: Task, stream: str) -> np.random.SeedSequence:
+    """Stream of one dataset of a task, keyed by the whole task key and the dataset's name."""
+    key = stable_ints(task.figure, task.setting.to_json(), stream)
+    return np.random.SeedSequence(task.seed, spawn_key=(1, *key, task.scm_index))
+
+
+def _regime_name(regime: Regime) -> str:
+    return "train:" + ",".join(regime)
+
+
+def run_task(task: Task) -> TaskResult:
+    """Sample the task's SCM and regimes, fit every method, score it on the joint test set.
+
+    Parameters
+    ----------
+    task : Task
+
+    Returns
+    -------
+    TaskResult
+        Rows ``(method, metric, value)`` for every method and every metric in
+        :data:`METRICS`: ``rmse_noisy`` against the noisy Y of the joint test set (the
+        paper's metric), ``rmse_truth`` against the exact ``scm.joint_effect``, ``rel_error``
+        = ``rmse_truth`` / sd of the true effect over the test queries, ``fit_seconds``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from jointeffects.simulate import sample_polynomial_scm
+
+    start = time.perf_counter()
+    setting = task.setting
+    # One BLAS thread per task: the parallelism is one task per Dask worker process.
+    with threadpool_limits(limits=1):
+        scm = sample_polynomial_scm(
+            K=setting.K, rng=np.random.default_rng(scm_seed(task.seed, setting.K, task.scm_index))
+        )
+        actions = tuple(scm.actions)
+        wanted = {name: METHODS[name].regimes(setting, actions) for name in task.methods}
+        most: dict[Regime, int] = {}
+        for regimes in wanted.values():
+            for regime, count in regimes.items():
+                most[regime] = max(most.get(regime, 0), count)
+        train = {
+            regime: scm.sample(
+                n_train(count),
+                intervened=regime,
+                rng=np.random.default_rng(data_seed(task, _regime_name(regime))),
+            )
+            for regime, count in most.items()
+        }
+        test = scm.sample(
+            setting.n_test, intervened=actions, rng=np.random.default_rng(data_seed(task, "test"))
+        )
+        queries = test[list(actions)]
+        noisy = test[scm.outcome].to_numpy(dtype=float)
+        truth = np.asarray(scm.joint_effect(queries), dtype=float)
+        spread = float(np.std(truth))
+        estimator_seed = int(data_seed(task, "estimator").generate_state(1)[0])
+
+        rows: list[tuple[str, str, float]] = []
+        for name in task.methods:
+            datasets = {
+                regime: train[regime].iloc[: n_train(n)] for regime, n in wanted[name].items()
+            }
+            estimator = METHODS[name].make(estimator_seed)
+            fit_start = time.perf_counter()
+            estimator.fit(datasets, outcome=scm.outcome)
+            fit_seconds = time.perf_counter() - fit_start
+            predicted = np.asarray(estimator.predict(queries), dtype=float)
+            rmse_truth = _rmse(predicted, truth)
+            rows += [
+                (name, "rmse_noisy", _rmse(predicted, noisy)),
+                (name, "rmse_truth", rmse_truth),
+                (name, "rel_error", rmse_truth / spread if spread > 0 else float("nan")),
+                (name, "fit_seconds", fit_seconds),
+            ]
+    return TaskResult(task, tuple(rows), time.perf_counter() - start)
+
+
+def _rmse(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((a - b) ** 2)))
