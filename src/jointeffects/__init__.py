@@ -15,9 +15,24 @@ from jointeffects.errors import (
     SpecError,
     StoreError,
 )
+from jointeffects.estimate import (
+    AdditiveProjection,
+    GaussianNoiseJointEstimator,
+    JointEffectEstimator,
+    JointTopline,
+    ObservationalBaseline,
+    PolynomialRidgeCV,
+    PooledBaseline,
+    StructuredEstimator,
+    load_model,
+    recommend_allocation,
+    response_curves,
+    save_model,
+)
 from jointeffects.simulate import (
     AdditiveSCM,
     load_scm,
+    marketing_example,
     sample_linear_scm,
     sample_polynomial_scm,
 )
@@ -28,8 +43,21 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "AdditiveProjection",
+    "GaussianNoiseJointEstimator",
+    "JointEffectEstimator",
+    "JointTopline",
+    "ObservationalBaseline",
+    "PolynomialRidgeCV",
+    "PooledBaseline",
+    "StructuredEstimator",
+    "load_model",
+    "recommend_allocation",
+    "response_curves",
+    "save_model",
     "AdditiveSCM",
     "load_scm",
+    "marketing_example",
     "sample_linear_scm",
     "sample_polynomial_scm",
     "DataError",

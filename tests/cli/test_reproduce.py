@@ -99,8 +99,15 @@ def test_results_and_rerun_come_from_the_store(tmp_path, scheduler):
     assert all(line in again.output for line in table_lines)
     assert png.is_file()
     csv = pd.read_csv(tmp_path / "summary.csv")
-    assert len(csv) == len(table_lines) == 4
-    assert list(csv["method"]) == ["ours", "topline", "pooled", "observational"]
+    assert len(csv) == len(table_lines) == 6
+    assert list(csv["method"]) == [
+        "ours",
+        "topline",
+        "pooled",
+        "observational",
+        "structured",
+        "projected",
+    ]
     assert "rel_error_se" in csv.columns
 
     rerun = _reproduce("fig2a", tmp_path, scheduler)  # the same command computes nothing
@@ -159,7 +166,7 @@ def test_a_killed_run_resumes_without_recomputing(tmp_path, scheduler):
         stderr=subprocess.PIPE,
         env=env,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 240  # generous: CI machines can be loaded
     while len(_finished(out)) < 2:
         assert proc.poll() is None, proc.stderr.read().decode()
         assert time.monotonic() < deadline

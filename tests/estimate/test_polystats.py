@@ -71,7 +71,9 @@ def test_streamed_folds_contiguous_and_modulo() -> None:
         modulo.update(X[a : a + 30], y[a : a + 30])
     bounds = kfold_bounds(101, 3)
     for f in range(3):
-        block = template.empty_like().update(X[bounds[f] : bounds[f + 1]], y[bounds[f] : bounds[f + 1]])
+        block = template.empty_like().update(
+            X[bounds[f] : bounds[f + 1]], y[bounds[f] : bounds[f + 1]]
+        )
         np.testing.assert_allclose(contiguous.folds[f].comoment, block.comoment, atol=1e-10)
         strided = template.empty_like().update(X[f::3], y[f::3])
         np.testing.assert_allclose(modulo.folds[f].comoment, strided.comoment, atol=1e-10)

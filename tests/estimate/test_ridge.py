@@ -60,7 +60,10 @@ def test_equals_sklearn_grid_search(degree: int, d: int) -> None:
     # the raw-monomial coefficients are the pipeline's, unscaled
     scaler, ridge = ref.best_estimator_["scale"], ref.best_estimator_["ridge"]
     np.testing.assert_allclose(
-        ours.coef_, (ridge.coef_ / scaler.scale_)[1:], rtol=1e-5, atol=1e-8 * np.abs(ours.coef_).max()
+        ours.coef_,
+        (ridge.coef_ / scaler.scale_)[1:],
+        rtol=1e-5,
+        atol=1e-8 * np.abs(ours.coef_).max(),
     )
 
 
@@ -141,8 +144,10 @@ def exact_ridge_1d(x, y, degree: int, alpha: float, query) -> np.ndarray:
                 A[k] = [a - A[k][i] * b for a, b in zip(A[k], A[i], strict=True)]
     w = [A[i][degree] for i in range(degree)]
     return np.array(
-        [float(my + sum(w[j] * (Fraction(float(q)) ** (j + 1) - mz[j]) for j in range(degree)))
-         for q in query]
+        [
+            float(my + sum(w[j] * (Fraction(float(q)) ** (j + 1) - mz[j]) for j in range(degree)))
+            for q in query
+        ]
     )
 
 
@@ -256,7 +261,9 @@ def test_dask_parquet_on_local_cluster(tmp_path) -> None:
         data = dd.read_parquet(tmp_path / "data")
         assert data.npartitions > 1
         ours = PolynomialRidgeCV(chunk_size=1000).fit(data, target="Y")
-        separate = PolynomialRidgeCV(chunk_size=1000).fit(data[["tv", "email", "search"]], data["Y"])
+        separate = PolynomialRidgeCV(chunk_size=1000).fit(
+            data[["tv", "email", "search"]], data["Y"]
+        )
     assert ours.alpha_ == whole.alpha_ == separate.alpha_
     assert list(ours.feature_names_in_) == ["tv", "email", "search"]
     np.testing.assert_allclose(ours.predict(X), whole.predict(X), rtol=1e-9, atol=1e-9)

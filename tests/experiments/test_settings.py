@@ -50,7 +50,14 @@ def test_every_figure_names_registered_methods():
     for fig in FIGURES.values():
         assert get_figure(fig.name) is fig
         assert set(fig.methods) <= set(METHODS)
-    assert FIGURES["fig2a"].methods == ("ours", "topline", "pooled", "observational")
+    assert FIGURES["fig2a"].methods == (
+        "ours",
+        "topline",
+        "pooled",
+        "observational",
+        "structured",
+        "projected",
+    )
 
 
 def test_unknown_figure_is_refused():

@@ -125,3 +125,16 @@ def results(folder: Path, csv_path: Path | None, no_figures: bool) -> None:
         frames = [s.table.assign(run=s.config_hash) for s in summaries]
         pd.concat(frames, ignore_index=True).to_csv(csv_path, index=False)
         click.echo(f"wrote {csv_path}")
+
+
+def _add_workflow_commands() -> None:
+    from jointeffects.cli.fit import fit
+    from jointeffects.cli.predict import curves, predict
+    from jointeffects.cli.report import report
+    from jointeffects.cli.simulate import example, simulate
+
+    for command in (fit, predict, curves, report, simulate, example):
+        main.add_command(command)
+
+
+_add_workflow_commands()

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from jointeffects.estimate.allocation import Allocation, recommend_allocation
 from jointeffects.estimate.baselines import JointTopline, ObservationalBaseline, PooledBaseline
+from jointeffects.estimate.curves import plot_response_curves, response_curves
 from jointeffects.estimate.data import RegimeData, as_regime_data
+from jointeffects.estimate.diagnostics import Diagnostics, additivity_check, support_diagnostics
+from jointeffects.estimate.gaussian import GaussianNoiseJointEstimator
+from jointeffects.estimate.intervals import IntervalWarning, bootstrap_intervals, sandwich_intervals
 from jointeffects.estimate.joint import JointEffectEstimator
+from jointeffects.estimate.projection import AdditiveProjection
+from jointeffects.estimate.ridge import PolynomialRidgeCV
+from jointeffects.estimate.serialize import SavedModel, fit_uncertainty, load_model, save_model
+from jointeffects.estimate.structured import StructuredEstimator
 
 __all__ = [
+    "Allocation",
+    "Diagnostics",
+    "GaussianNoiseJointEstimator",
+    "IntervalWarning",
+    "SavedModel",
+    "additivity_check",
+    "bootstrap_intervals",
+    "fit_uncertainty",
+    "load_model",
+    "plot_response_curves",
+    "recommend_allocation",
+    "response_curves",
+    "sandwich_intervals",
+    "save_model",
+    "support_diagnostics",
+    "AdditiveProjection",
+    "StructuredEstimator",
     "JointEffectEstimator",
     "JointTopline",
     "ObservationalBaseline",
@@ -17,11 +41,3 @@ __all__ = [
     "RegimeData",
     "as_regime_data",
 ]
-
-
-def __getattr__(name: str) -> Any:  # the learner module is imported on first use
-    if name == "PolynomialRidgeCV":
-        from jointeffects.estimate.ridge import PolynomialRidgeCV
-
-        return PolynomialRidgeCV
-    raise AttributeError(name)

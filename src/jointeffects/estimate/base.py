@@ -130,6 +130,12 @@ class RegimeEstimator(BaseEstimator):
     def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
+    def response_curves(self, datasets: Any = None, grid: Any = 41, **kwargs: Any) -> Any:
+        """Per-action curves φ_k(a_k) with intervals; see :func:`.curves.response_curves`."""
+        from jointeffects.estimate.curves import response_curves
+
+        return response_curves(self, datasets, grid, **kwargs)
+
 
 def require_regime(data: RegimeData, regime: Regime, who: str) -> tuple[np.ndarray, np.ndarray]:
     """Return a regime's data or raise a DataError naming what ``who`` needs."""

@@ -78,6 +78,18 @@ def _observational(seed: int) -> Any:
     return ObservationalBaseline(random_state=seed)
 
 
+def _structured(seed: int) -> Any:
+    from jointeffects.estimate import StructuredEstimator
+
+    return StructuredEstimator(random_state=seed)
+
+
+def _projected(seed: int) -> Any:
+    from jointeffects.estimate import AdditiveProjection
+
+    return AdditiveProjection(random_state=seed)
+
+
 #: Every method the figures may name, by key. Add new estimators here.
 METHODS: dict[str, Method] = {
     m.name: m
@@ -86,5 +98,17 @@ METHODS: dict[str, Method] = {
         Method("topline", "joint topline (joint interventions)", _topline, _joint_only),
         Method("pooled", "pooled (obs + single, unlabelled)", _pooled, _observational_and_singles),
         Method("observational", "observational only", _observational, _observational_only),
+        Method(
+            "structured",
+            "structure-aware (obs + single, DAG learned)",
+            _structured,
+            _observational_and_singles,
+        ),
+        Method(
+            "projected",
+            "ours, additive projection",
+            _projected,
+            _observational_and_singles,
+        ),
     )
 }

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from jointeffects.simulate.comparison import (
+    COMPARISON_FAMILIES,
+    sample_gaussian_additive_scm,
+    sample_interaction_scm,
+)
+from jointeffects.simulate.examples import marketing_example, marketing_spec
 from jointeffects.simulate.families import sample_linear_scm, sample_polynomial_scm
 from jointeffects.simulate.noise import FAMILIES, Noise
 from jointeffects.simulate.polynomial import Polynomial
@@ -9,12 +15,17 @@ from jointeffects.simulate.scm import AdditiveSCM, load_scm
 from jointeffects.simulate.spec import FORMAT, validate_spec
 
 __all__ = [
+    "COMPARISON_FAMILIES",
     "FAMILIES",
     "FORMAT",
     "AdditiveSCM",
     "Noise",
     "Polynomial",
     "load_scm",
+    "marketing_example",
+    "marketing_spec",
+    "sample_gaussian_additive_scm",
+    "sample_interaction_scm",
     "sample_linear_scm",
     "sample_polynomial_scm",
     "validate_spec",

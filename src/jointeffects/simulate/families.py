@@ -106,17 +106,10 @@ def _sample_family(
     n_calibration: int,
     constant: bool,
 ) -> AdditiveSCM:
-    if isinstance(K, bool) or not isinstance(K, int | np.integer) or K < 1:
-        raise SpecError(f"K={K!r} must be a positive number of actions")
-    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
-        raise SpecError(f"order={order!r} must be a positive integer degree")
-    if not 0.0 <= edge_prob <= 1.0:
-        raise SpecError(f"edge_prob={edge_prob!r} must be a probability in [0, 1]")
+    check_family_arguments(K, order, edge_prob, n_calibration)
     families = list(families)
     if not families or any(f not in FAMILIES for f in families):
         raise SpecError(f"families={families!r} must be a non-empty subset of {list(FAMILIES)}")
-    if n_calibration < 2:
-        raise SpecError(f"n_calibration={n_calibration!r} must be at least 2 rows")
     gen = np.random.default_rng(rng)
     std_u, std_v, std_w = stds
 
@@ -146,7 +139,27 @@ def _sample_family(
         )
         g_terms = _random_terms(g_vars, order, gen, coef_std, constant)
         spec["action_mechanisms"].append({"terms": [*g_terms, {"coef": 1.0, "powers": {"V": 1}}]})
-    observed = AdditiveSCM(spec).sample(n_calibration, rng=gen)
+    return calibrated_scm(spec, n_calibration, gen)
+
+
+def check_family_arguments(K: int, order: int, edge_prob: float, n_calibration: int) -> None:
+    """Raise a SpecError for a bad K, degree, edge probability or calibration size."""
+    if isinstance(K, bool) or not isinstance(K, int | np.integer) or K < 1:
+        raise SpecError(f"K={K!r} must be a positive number of actions")
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise SpecError(f"order={order!r} must be a positive integer degree")
+    if not 0.0 <= edge_prob <= 1.0:
+        raise SpecError(f"edge_prob={edge_prob!r} must be a probability in [0, 1]")
+    if n_calibration < 2:
+        raise SpecError(f"n_calibration={n_calibration!r} must be at least 2 rows")
+
+
+def calibrated_scm(
+    spec: dict[str, Any], n_calibration: int, rng: np.random.Generator
+) -> AdditiveSCM:
+    """The SCM with intervention distributions N(μ̂_k, σ̂_k²) from ``n_calibration``
+    observational rows of ``spec`` (paper, eq. (100)); ``spec["interventions"]`` is replaced."""
+    observed = AdditiveSCM(spec).sample(n_calibration, rng=rng)
     spec["interventions"] = [
         {"dist": "gaussian", "mean": float(observed[a].mean()), "std": float(observed[a].std())}
         for a in spec["actions"]

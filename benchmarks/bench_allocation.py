@@ -1,0 +1,114 @@
+"""Validates recommend_allocation against Figure-2b-style runs (issue 7, item 3).
+
+For SCMs of the paper's family and a budget N_tot = (K+1)·per_regime rows, fits the
+estimator at every N_sint / N_obs ratio of a grid (as in the paper's Figure 2b) and at the
+split recommend_allocation suggests, and prints the relative error (RMSE against the exact
+joint effect ÷ sd of the truth) averaged over SCMs. The recommendation passes if its mean
+error is within the best 20 % of the grid's (at most the ⌈0.2·|grid|⌉-th smallest mean). All splits
+of one SCM take prefixes of the same regime samples (common random numbers).
+
+- paper:      JointEffectEstimator, the analytic rule n_obs/N = (K−1)/(2K−1) (no pilot)
+- structured: StructuredEstimator, sandwich advice from a pilot of pilot_share·N extra rows
+
+    python benchmarks/bench_allocation.py --scms 10 --Ks 2 5 --per-regime 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from jointeffects.estimate import JointEffectEstimator
+from jointeffects.estimate.allocation import recommend_allocation, split
+from jointeffects.estimate.structured import StructuredEstimator
+from jointeffects.simulate import sample_polynomial_scm
+
+GRID = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # the paper's Figure 2b ratios
+
+
+def estimator(name: str):
+    return JointEffectEstimator() if name == "paper" else StructuredEstimator(random_state=0)
+
+
+def run_one(K: int, per_regime: int, name: str, s: int, args: argparse.Namespace) -> dict:
+    rng = np.random.default_rng(np.random.SeedSequence(args.seed, spawn_key=(K, s)))
+    scm = sample_polynomial_scm(K, rng, n_calibration=20_000)
+    budget = (K + 1) * per_regime
+    queries = scm.sample(5000, intervened=scm.actions, rng=rng)[list(scm.actions)]
+    truth = scm.joint_effect(queries)
+    pilot = None
+    if name != "paper":
+        n_pilot = max(int(args.pilot_share * budget / (K + 1)), 100)
+        regimes = [(), *((a,) for a in scm.actions)]
+        pilot = {r: scm.sample(n_pilot, intervened=r, rng=rng) for r in regimes}
+    advice = recommend_allocation(K, budget, name, pilot=pilot, random_state=s)
+    out = {"K": K, "method": name, "scm": s, "advised ratio": advice.ratio}
+    # Common random numbers: every split takes prefixes of the same regime samples, so the
+    # comparison between splits is not drowned by data noise.
+    pool = {(): scm.sample(budget, rng=rng)}
+    pool.update({(a,): scm.sample(budget // K + 1, intervened=[a], rng=rng) for a in scm.actions})
+    for ratio in (*GRID, "advised"):
+        if ratio == "advised":
+            n_obs, n_exp = advice.n_obs, advice.n_experiment
+        else:
+            n_obs, n_exp = split(K, budget, float(ratio))
+        data = {r: table.iloc[: n_obs if r == () else n_exp] for r, table in pool.items()}
+        est = estimator(name).fit(data)
+        out[ratio] = float(np.sqrt(np.mean((est.predict(queries) - truth) ** 2)) / truth.std())
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scms", type=int, default=10)
+    parser.add_argument("--Ks", type=int, nargs="+", default=[2, 5])
+    parser.add_argument("--per-regime", type=int, default=2000)
+    parser.add_argument("--methods", nargs="+", default=["paper", "structured"])
+    parser.add_argument("--pilot-share", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=2025)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    rows = []
+    for K in args.Ks:
+        for name in args.methods:
+            rows += [run_one(K, args.per_regime, name, s, args) for s in range(args.scms)]
+            print(f"done K={K} {name}", flush=True)
+    table = pd.DataFrame(rows)
+    keep = math.ceil(0.2 * len(GRID))
+    pd.set_option("display.width", 200)
+    print(
+        f"\nRelative error by N_sint/N_obs (mean over {args.scms} SCMs), "
+        f"N_tot=(K+1)·{args.per_regime}"
+    )
+    verdicts = []
+    for (K, name), part in table.groupby(["K", "method"]):
+        means = part[[*GRID, "advised"]].mean()
+        cutoff = np.sort(means[list(GRID)].to_numpy())[keep - 1]
+        # Per SCM: is the advised split within that SCM's best 20 % of the grid?
+        grid_errors = part[list(GRID)].to_numpy()
+        per_scm = part["advised"].to_numpy() <= np.sort(grid_errors, axis=1)[:, keep - 1]
+        verdicts.append(
+            {
+                "K": K,
+                "method": name,
+                "advised ratio": part["advised ratio"].median(),
+                "advised err": means["advised"],
+                "best grid err": means[list(GRID)].min(),
+                "best grid ratio": means[list(GRID)].idxmin(),
+                f"{keep}-th best err": cutoff,
+                "within best 20%": bool(means["advised"] <= cutoff),
+                "share of SCMs within": per_scm.mean(),
+            }
+        )
+        print(f"\nK={K} {name}:")
+        print(means.round(4).to_frame("rel. error").T.to_string())
+    print("\nVerdict:")
+    print(pd.DataFrame(verdicts).round(4).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""``jointeffects predict`` and ``jointeffects curves``: query a saved model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from jointeffects.cli.io import model_option, out_option, read_table, save_figure, write_table
+
+
+def _level(value: float | None) -> float | None:
+    if value is not None and not 0 < value < 1:
+        raise click.BadParameter(f"{value} is not a coverage level in (0, 1), e.g. 0.9")
+    return value
+
+
+@click.command()
+@model_option
+@click.option(
+    "--at",
+    "at",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Query table (CSV or Parquet) with exactly the action columns.",
+)
+@click.option(
+    "--intervened",
+    default=None,
+    metavar="A,B,...",
+    help="Actions set by intervention; the others are taken as observed at the query's "
+    "values. Default: all (the joint effect E[Y | do(a)]).",
+)
+@click.option(
+    "--interval",
+    type=float,
+    default=None,
+    callback=lambda _c, _p, v: _level(v),
+    help="Add lower/upper columns of a pointwise interval at this level, e.g. 0.9.",
+)
+@out_option(
+    "Predictions file (CSV or Parquet): the query columns, prediction, [lower, upper,] "
+    "extrapolation."
+)
+def predict(
+    model_path: Path, at: Path, intervened: str | None, interval: float | None, out: Path
+) -> None:
+    """Predict interventional means at query points, flagging extrapolation."""
+    from jointeffects.estimate.diagnostics import extrapolation
+    from jointeffects.estimate.serialize import load_model
+
+    model = load_model(model_path)
+    est = model.estimator
+    queries = read_table(at)
+    names = None if intervened is None else [n.strip() for n in intervened.split(",") if n.strip()]
+    table = model.predict_table(queries, intervened=names, level=interval)
+    flags = extrapolation(model.diagnostics, queries, est.actions_)
+    result = queries[list(est.actions_)].reset_index(drop=True)
+    result = result.join(table)
+    result["extrapolation"] = flags
+    write_table(result, out)
+    what = (
+        "joint effect E[{0} | do({1})]" if names is None else "E[{0} | do({1}), others observed]"
+    ).format(est.outcome_, ", ".join(names or est.actions_))
+    click.echo(f"{len(result)} predictions of the {what}")
+    click.echo(
+        f"{int(flags.sum())} row(s) outside the common support of the training regimes "
+        "(column 'extrapolation'): "
+        + ", ".join(
+            f"{a} in [{model.diagnostics.lower[a]:.3g}, {model.diagnostics.upper[a]:.3g}]"
+            for a in est.actions_
+        )
+    )
+    click.echo(f"wrote {out}")
+
+
+@click.command()
+@model_option
+@click.option("--points", type=click.IntRange(2, 1000), default=41, show_default=True,
+              help="Grid points per action.")  # fmt: skip
+@click.option(
+    "--interval",
+    type=float,
+    default=0.9,
+    show_default=True,
+    callback=lambda _c, _p, v: _level(v),
+    help="Level of the pointwise bands (from the model's stored uncertainty).",
+)
+@click.option(
+    "--truth",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SCM spec (JSON) whose true curves are drawn for comparison (simulated data only).",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the curves as a table (CSV or Parquet).",
+)
+@out_option("Figure file (.png, .pdf or .svg).")
+def curves(
+    model_path: Path,
+    points: int,
+    interval: float,
+    truth: Path | None,
+    csv_path: Path | None,
+    out: Path,
+) -> None:
+    """Per-action response curves: effect of each action, others at their medians."""
+    from jointeffects.cli.plots import curves_figure, model_curves
+    from jointeffects.estimate.serialize import load_model
+    from jointeffects.simulate import load_scm
+
+    model = load_model(model_path)
+    scm = None if truth is None else load_scm(truth)
+    if scm is not None and tuple(scm.actions) != tuple(model.estimator.actions_):
+        raise click.UsageError(
+            f"--truth has actions {list(scm.actions)}; the model has "
+            f"{list(model.estimator.actions_)}"
+        )
+    table = model_curves(model, points, interval)
+    if csv_path is not None:
+        write_table(table, csv_path)
+    save_figure(curves_figure(table, model, scm), out, dpi=110)
+    for action, part in table.groupby("action", sort=False):
+        top = part.loc[part["effect"].idxmax()]
+        click.echo(
+            f"{action}: effect from {part['effect'].iloc[0]:+.3g} at {part['value'].iloc[0]:.3g} "
+            f"to {part['effect'].iloc[-1]:+.3g} at {part['value'].iloc[-1]:.3g} "
+            f"(max {top['effect']:+.3g} at {top['value']:.3g})"
+        )
+    click.echo(f"wrote {out}" + (f" and {csv_path}" if csv_path else ""))

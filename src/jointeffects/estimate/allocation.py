@@ -1,0 +1,328 @@
+"""How to split a row budget between observational data and the experiments.
+
+**The paper's estimator.** Ĵ(a) = Σ_j m̂_j(a) − (K−1)·m̂_obs(a) combines K + 1 independently
+fitted regressions. If each regime's fit has variance v_r / n_r at the query (a learner
+of fixed complexity: variance ∝ 1/rows), then
+
+    Var Ĵ(a) ≈ Σ_j v_j / n_j + (K−1)² v_obs / n_obs.
+
+Minimising under the budget n_obs + Σ_j n_j = N (Lagrange: v_j / n_j² = λ and
+(K−1)² v_obs / n_obs² = λ) gives n_r ∝ c_r·√v_r with c_obs = K−1 and c_j = 1. With equal
+v_r the observational regime gets K−1 times the rows of each experiment:
+
+    n_obs / N = (K−1) / (2K−1),   N_sint / N_obs = 1 / (K−1).
+
+With a pilot sample the v_r are measured (bootstrap of each regime's learner at joint
+queries) and the weighted rule is used.
+
+**The structure-aware estimator** fits one ridge on the pooled rows, so its variance at an
+allocation (n_r) is the sandwich A⁻¹ M A⁻¹ with A = Σ_r n_r G_r and M = Σ_r n_r H_r, where
+G_r = E_r[w wᵀ] and H_r = Cov_r(e·w) are per-row moments measured on a pilot fit
+(``intervals.regime_moments``). The mean variance over joint queries is
+evaluated on the grid and minimised: analytic given the pilot, no refitting. Caveat
+(benchmarks/bench_allocation.py): this advice does NOT yet pass the Figure-2b validation —
+it ignores the learned structure, the degree choice and the bias, which dominate the
+structured estimator's error at these sizes; its error is flat for N_sint/N_obs in 0.5–5.
+
+**Any other estimator** (e.g. ``AdditiveProjection``): simulation from a pilot fit. Each
+regime r is re-sampled at its allocated size from the pilot (actions resampled, outcome =
+the pilot's fitted regime mean Ê[Y | regime r, a] plus a resampled pilot residual), the
+estimator is refitted, and its error against the pilot's own joint effect is averaged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from jointeffects.errors import DataError
+from jointeffects.estimate.base import default_learner, experiment_blocks
+from jointeffects.estimate.data import MIN_ROWS, Regime, RegimeData
+from jointeffects.estimate.intervals import (
+    linear_rows,
+    refit,
+    regime_data,
+    regime_moments,
+    sandwich_from_moments,
+    structured_fit,
+)
+
+#: Default grid of N_sint / N_obs ratios (that of the paper's Figure 2b, refined).
+RATIOS = tuple(np.round(np.geomspace(0.02, 20.0, 19), 4))
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """A recommended split of a row budget.
+
+    Attributes
+    ----------
+    n_obs : int
+        Observational rows.
+    n_experiment : int
+        Rows of each experiment (the same for every experiment).
+    obs_share : float
+        n_obs / budget.
+    ratio : float
+        n_experiment / n_obs (the x axis of the paper's Figure 2b).
+    method : str
+        "analytic", "pilot variance", "sandwich" or "simulation".
+    table : DataFrame
+        The grid: ``ratio``, ``obs_share``, ``n_obs``, ``n_experiment`` and
+        ``relative_error`` (predicted RMSE ÷ the best grid point's).
+    """
+
+    n_obs: int
+    n_experiment: int
+    obs_share: float
+    ratio: float
+    method: str
+    table: pd.DataFrame
+
+
+def recommend_allocation(
+    K: int,
+    budget: int,
+    estimator: Any = "paper",
+    pilot: Any = None,
+    grid: Any = RATIOS,
+    *,
+    n_queries: int = 2000,
+    n_boot: int = 20,
+    n_sim: int = 20,
+    random_state: int | np.random.Generator | None = None,
+    outcome: str = "Y",
+) -> Allocation:
+    """Split ``budget`` rows into observational rows and K equal experiments.
+
+    Parameters
+    ----------
+    K : int
+        Number of experiments (single actions, or blocks).
+    budget : int
+        Total rows N = n_obs + K·n_experiment.
+    estimator : {"paper", "structured"} or RegimeEstimator, default="paper"
+        "paper" = ``JointEffectEstimator`` (analytic rule; with a pilot the per-regime
+        variances are measured), "structured" or a ``StructuredEstimator`` (sandwich from a
+        pilot fit), any other estimator (simulation from a pilot fit).
+    pilot : dict or RegimeData, optional
+        A small sample of every regime (observational + the K experiments). Required except
+        for "paper".
+    grid : sequence of float, default=RATIOS
+        Candidate N_sint / N_obs ratios (ignored by the paper's analytic rule).
+    n_queries : int, default=2000
+        Joint queries (from the product of the pilot's experiment marginals).
+    n_boot, n_sim : int
+        Bootstrap fits per regime ("paper" with a pilot); simulated fits per grid point.
+    random_state : int, Generator or None
+    outcome : str, default="Y"
+
+    Returns
+    -------
+    Allocation
+    """
+    if isinstance(K, bool) or not isinstance(K, int | np.integer) or K < 1:
+        raise DataError(f"K={K!r} must be a positive number of experiments")
+    if budget < (K + 1) * MIN_ROWS:
+        raise DataError(
+            f"budget={budget} leaves fewer than {MIN_ROWS} rows for some of the K + 1 regimes"
+        )
+    rng = np.random.default_rng(random_state)
+    kind = _kind(estimator)
+    if kind == "paper" and pilot is None:
+        return _paper_rule(K, budget, np.ones(K + 1), "analytic")
+    if pilot is None:
+        raise DataError(
+            f"estimator {estimator!r} needs a pilot sample of every regime: pass pilot="
+        )
+    data = regime_data(pilot, outcome)
+    blocks = experiment_blocks(data)
+    if len(blocks) != K or () not in data.regimes:
+        raise DataError(f"the pilot must hold the observational regime and {K} experiments")
+    queries = _joint_queries(data, blocks, n_queries, rng)
+    if kind == "paper":
+        learner = getattr(estimator, "learner", None)
+        v = _regime_variances(data, ((), *blocks), learner, queries, n_boot, rng)
+        return _paper_rule(K, budget, v, "pilot variance")
+    ratios = np.asarray(grid, dtype=float)
+    if kind == "structured":
+        from jointeffects.estimate.structured import StructuredEstimator
+
+        est = StructuredEstimator() if isinstance(estimator, str) else estimator
+        errors = _sandwich_errors(structured_fit(est, data), data, blocks, budget, ratios, queries)
+        return _best(K, budget, ratios, errors, "sandwich")
+    errors = _simulated_errors(estimator, data, blocks, budget, ratios, queries, n_sim, rng)
+    return _best(K, budget, ratios, errors, "simulation")
+
+
+def _kind(estimator: Any) -> str:
+    from jointeffects.estimate.joint import JointEffectEstimator
+    from jointeffects.estimate.structured import StructuredEstimator
+
+    if isinstance(estimator, str):
+        if estimator not in ("paper", "structured"):
+            raise DataError(
+                f"estimator={estimator!r} is not 'paper' or 'structured'; or pass an estimator"
+            )
+        return estimator
+    if isinstance(estimator, JointEffectEstimator):
+        return "paper"
+    return "structured" if isinstance(estimator, StructuredEstimator) else "other"
+
+
+def split(K: int, budget: int, ratio: float) -> tuple[int, int]:
+    """(n_obs, n_experiment) for a N_sint / N_obs ratio, as in the paper's Figure 2b."""
+    n_exp = int(round(ratio * budget / (1 + K * ratio)))
+    return budget - K * n_exp, n_exp
+
+
+def _paper_rule(K: int, budget: int, v: np.ndarray, method: str) -> Allocation:
+    # n_r ∝ c_r·√v_r, c_obs = K−1, c_j = 1 (module docstring); experiments share equally.
+    weight_obs = (K - 1) * np.sqrt(v[0])
+    weight_exp = np.sqrt(v[1:]).sum()
+    share = weight_obs / (weight_obs + weight_exp) if K > 1 else 0.0
+    n_obs = max(int(round(share * budget)), MIN_ROWS)
+    n_exp = (budget - n_obs) // K
+    ratios = np.asarray(RATIOS)
+    table = _table(K, budget, ratios, [_paper_variance(K, budget, r, v) for r in ratios])
+    return Allocation(n_obs, n_exp, n_obs / budget, n_exp / n_obs, method, table)
+
+
+def _paper_variance(K: int, budget: int, ratio: float, v: np.ndarray) -> float:
+    n_obs, n_exp = split(K, budget, ratio)
+    if min(n_obs, n_exp) < 1:
+        return np.inf
+    return float(v[1:].sum() / n_exp + (K - 1) ** 2 * v[0] / n_obs)
+
+
+def _table(K: int, budget: int, ratios: np.ndarray, variances: Any) -> pd.DataFrame:
+    rmse = np.sqrt(np.asarray(variances, dtype=float))
+    sizes = np.array([split(K, budget, r) for r in ratios])
+    return pd.DataFrame(
+        {
+            "ratio": ratios,
+            "obs_share": sizes[:, 0] / budget,
+            "n_obs": sizes[:, 0],
+            "n_experiment": sizes[:, 1],
+            "relative_error": rmse / np.min(rmse),
+        }
+    )
+
+
+def _best(K: int, budget: int, ratios: np.ndarray, errors: Any, method: str) -> Allocation:
+    table = _table(K, budget, ratios, errors)
+    best = table.loc[table["relative_error"].idxmin()]
+    n_obs, n_exp = int(best["n_obs"]), int(best["n_experiment"])
+    return Allocation(n_obs, n_exp, n_obs / budget, n_exp / n_obs, method, table)
+
+
+def _joint_queries(
+    data: RegimeData, blocks: tuple[Regime, ...], n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Draws from the product of the experiments' intervention marginals (fig. 2's queries)."""
+    index = {a: j for j, a in enumerate(data.actions)}
+    Q = data.regimes[()][0][rng.integers(data.rows(()), size=n)].copy()
+    for block in blocks:
+        cols = [index[a] for a in block]
+        X = data.regimes[block][0]
+        Q[:, cols] = X[rng.integers(len(X), size=n)][:, cols]
+    return Q
+
+
+def _regime_variances(
+    data: RegimeData,
+    regimes: tuple[Regime, ...],
+    learner: Any,
+    queries: np.ndarray,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """v_r = n_r · mean over queries of the bootstrap variance of regime r's fit."""
+    out = []
+    for regime in regimes:
+        X, y = data.regimes[regime]
+        preds = []
+        for _ in range(n_boot):
+            idx = rng.integers(len(y), size=len(y))
+            model = (default_learner() if learner is None else clone(learner)).fit(X[idx], y[idx])
+            preds.append(model.predict(queries))
+        out.append(len(y) * np.var(preds, axis=0, ddof=1).mean())
+    return np.array(out)
+
+
+def _grid_errors(
+    blocks: tuple[Regime, ...],
+    budget: int,
+    ratios: np.ndarray,
+    error: Callable[[dict[Regime, int]], float],
+) -> list[float]:
+    """``error(sizes)`` at every ratio of the grid (inf where a regime gets too few rows)."""
+    out = []
+    for ratio in ratios:
+        n_obs, n_exp = split(len(blocks), budget, ratio)
+        sizes = {(): n_obs, **{b: n_exp for b in blocks}}
+        out.append(error(sizes) if min(n_obs, n_exp) >= MIN_ROWS else np.inf)
+    return out
+
+
+def _sandwich_errors(
+    est: Any,
+    data: RegimeData,
+    blocks: tuple[Regime, ...],
+    budget: int,
+    ratios: np.ndarray,
+    queries: np.ndarray,
+) -> list[float]:
+    """Mean variance of the structured joint effect at each ratio, from per-row moments."""
+    moments = regime_moments(est, data)
+    W = linear_rows(est, queries, None)
+
+    def variance(sizes: dict[Regime, int]) -> float:
+        # Sums over rows scale with the regime's size: rescale the pilot's moments.
+        scale = {r: sizes[r] / data.rows(r) for r in moments}
+        bread = sum(scale[r] * b for r, (b, _) in moments.items())
+        meat = sum(scale[r] * m for r, (_, m) in moments.items())
+        V = sandwich_from_moments(np.asarray(bread), np.asarray(meat), est.alpha_)
+        return float(np.einsum("ij,jk,ik->i", W, V, W).mean())
+
+    return _grid_errors(blocks, budget, ratios, variance)
+
+
+def _simulated_errors(
+    estimator: Any,
+    data: RegimeData,
+    blocks: tuple[Regime, ...],
+    budget: int,
+    ratios: np.ndarray,
+    queries: np.ndarray,
+    n_sim: int,
+    rng: np.random.Generator,
+) -> list[float]:
+    """Mean squared error against the pilot fit's joint effect, data simulated from it."""
+    pilot = refit(estimator, data)
+    truth = pilot.predict(queries)
+    means = {r: pilot.predict(X, intervened=r) for r, (X, _) in data.regimes.items()}
+    residuals = {r: y - means[r] for r, (_, y) in data.regimes.items()}
+    seeds = rng.integers(2**63, size=n_sim)
+
+    def mse(sizes: dict[Regime, int]) -> float:
+        total = 0.0
+        for seed in seeds:
+            regimes = {}
+            for k, (r, n) in enumerate(sizes.items()):
+                X, _ = data.regimes[r]
+                # Common random numbers: simulation i draws a prefix of the same streams at
+                # every ratio, so the comparison between ratios is far less noisy.
+                idx = np.random.default_rng([seed, k, 0]).integers(len(X), size=n)
+                jdx = np.random.default_rng([seed, k, 1]).integers(len(X), size=n)
+                regimes[r] = (X[idx], means[r][idx] + residuals[r][jdx])
+            fit = refit(estimator, RegimeData(data.actions, data.outcome, regimes))
+            total += float(np.mean((fit.predict(queries) - truth) ** 2))
+        return total / n_sim
+
+    return _grid_errors(blocks, budget, ratios, mse)

@@ -1,0 +1,268 @@
+"""Per-action response curves φ_k(a_k) with pointwise intervals, and their plot.
+
+Under the paper's assumptions the joint effect is additive over the experiments' blocks,
+E[Y | do(a)] = Σ_B φ_B(a_B) with φ_B(a_B) = E_{C_B}[f_B(a_B, C_B)] (+ E[U]), so any
+estimator's joint predictions determine each φ_B up to an additive constant: varying a_B
+with the other actions held at a reference point changes the prediction by
+φ_B(a_B) − φ_B(reference). The curves are identified only up to constants whose sum is
+fixed (the joint effect at the reference point).
+
+Convention: each curve is centred to be 0 at the action's observational median, with the
+other actions held at their observational medians (the default reference point). So
+``effect`` = Ê[Y | do(a_k = v, a_-k = med_-k)] − Ê[Y | do(a = med)], and the joint effect at
+the medians (column ``reference_effect``) plus the sum of the curves is the joint effect.
+For a block of several actions, each action's curve holds the block's other actions at their
+medians too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jointeffects.errors import DataError
+from jointeffects.estimate.intervals import (
+    MIN_TRUSTED_ROWS,
+    bootstrap_draws,
+    interval_table,
+    linear_rows,
+    normal_table,
+    refit,
+    regime_data,
+    sandwich_covariance,
+    structured_fit,
+    untrusted_notes,
+    warn_untrusted,
+)
+
+COLUMNS = ("action", "value", "effect", "lower", "upper", "trusted", "note", "reference_effect")
+
+
+def response_curves(
+    estimator: Any,
+    datasets: Any = None,
+    grid: Mapping[str, Sequence[float]] | int = 41,
+    *,
+    reference: Mapping[str, float] | None = None,
+    intervals: str | None = "auto",
+    level: float = 0.9,
+    n_boot: int = 200,
+    random_state: int | np.random.Generator | None = None,
+    outcome: str = "Y",
+    min_rows: int = MIN_TRUSTED_ROWS,
+) -> pd.DataFrame:
+    """Response curves φ_k(a_k) of a fitted estimator, centred at the observational medians.
+
+    Parameters
+    ----------
+    estimator : RegimeEstimator
+        Fitted on ``datasets`` (or unfitted: fitted first).
+    datasets : dict or RegimeData, optional
+        The training data: gives the default grid (the 2.5–97.5 % range of each action in its
+        experiment), the reference point (observational medians) and the intervals. Without
+        it pass ``grid`` as a mapping and ``reference``; the intervals are then NaN.
+    grid : int or mapping, default=41
+        Points per action, or ``{action: values}`` (actions left out get no curve).
+    reference : mapping, optional
+        The point each curve is centred at and the other actions are held at; default the
+        observational medians.
+    intervals : {"auto", "bootstrap", "sandwich", None}, default="auto"
+        "auto": the analytic sandwich for a StructuredEstimator, the bootstrap otherwise.
+    level, n_boot, random_state, outcome, min_rows
+        As for :func:`~jointeffects.estimate.intervals.bootstrap_intervals`.
+
+    Returns
+    -------
+    DataFrame with columns ``action``, ``value``, ``effect``, ``lower``, ``upper``,
+    ``trusted``, ``note`` and ``reference_effect`` (the estimated joint effect at the
+    reference point, the same on every row), one row per (action, grid value).
+
+    Examples
+    --------
+    >>> curves = est.response_curves(data)                      # doctest: +SKIP
+    >>> plot_response_curves(curves, truth_scm=scm)             # doctest: +SKIP
+    """
+    data = None if datasets is None else regime_data(datasets, outcome)
+    if data is None:
+        if not isinstance(grid, Mapping) or reference is None:
+            raise DataError("without datasets pass grid as {action: values} and reference")
+        if intervals not in (None, "auto"):
+            raise DataError(f"intervals={intervals!r} needs the training data: pass datasets")
+        intervals = None
+    elif intervals == "auto":
+        from jointeffects.estimate.structured import StructuredEstimator
+
+        intervals = "sandwich" if isinstance(estimator, StructuredEstimator) else "bootstrap"
+    if intervals not in (None, "bootstrap", "sandwich"):
+        raise DataError(f"intervals={intervals!r} is not one of 'auto', 'bootstrap', 'sandwich'")
+    fitted = estimator
+    if not hasattr(estimator, "actions_"):
+        if data is None:
+            raise DataError("the estimator is not fitted: pass datasets or fit it first")
+        fitted = refit(estimator, data)
+    if intervals == "sandwich" and data is not None:
+        structured_fit(fitted, data)  # refuses other estimators
+    actions = tuple(fitted.actions_)
+    values = _grid(grid, data, actions)
+    ref = _reference(reference, data, actions)
+    # Query matrix: the reference point first, then every action's grid with the others at ref.
+    blocks = [ref[None, :]]
+    labels: list[str] = []
+    for action, points in values.items():
+        Q = np.repeat(ref[None, :], len(points), axis=0)
+        Q[:, actions.index(action)] = points
+        blocks.append(Q)
+        labels += [action] * len(points)
+    Q = np.concatenate(blocks)
+    joint = fitted.predict(Q)
+    if intervals == "bootstrap":
+        assert data is not None
+        _, draws = bootstrap_draws(estimator, data, [(Q, None)], n_boot, random_state)
+        table = interval_table(joint[1:] - joint[0], draws[:, 1:] - draws[:, :1], level)
+    elif intervals == "sandwich":
+        assert data is not None
+        rows = linear_rows(fitted, Q, None)
+        contrast = rows[1:] - rows[:1]
+        cov = sandwich_covariance(fitted, data)
+        se = np.sqrt(np.einsum("ij,jk,ik->i", contrast, cov, contrast))
+        table = normal_table(joint[1:] - joint[0], se, level)
+    else:
+        nan = np.full(len(Q) - 1, np.nan)
+        table = pd.DataFrame({"estimate": joint[1:] - joint[0], "lower": nan, "upper": nan})
+    notes = untrusted_notes(data, Q[1:], min_rows) if data is not None else np.full(len(Q) - 1, "")
+    out = pd.DataFrame(
+        {
+            "action": labels,
+            "value": np.concatenate(list(values.values())),
+            "effect": table["estimate"].to_numpy(),
+            "lower": table["lower"].to_numpy(),
+            "upper": table["upper"].to_numpy(),
+            "trusted": notes == "",
+            "note": notes,
+            "reference_effect": joint[0],
+        }
+    )
+    out.attrs["reference"] = dict(zip(actions, ref.tolist(), strict=True))
+    warn_untrusted(out)
+    return out
+
+
+def _grid(
+    grid: Mapping[str, Sequence[float]] | int, data: Any, actions: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    if isinstance(grid, Mapping):
+        unknown = [a for a in grid if a not in actions]
+        if unknown:
+            raise DataError(f"grid names unknown action(s) {unknown}; actions are {list(actions)}")
+        return {a: np.asarray(grid[a], dtype=float).ravel() for a in actions if a in grid}
+    if isinstance(grid, bool) or not isinstance(grid, int | np.integer) or grid < 2:
+        raise DataError(f"grid={grid!r} must be a number of points >= 2 or {{action: values}}")
+    out = {}
+    for j, action in enumerate(actions):
+        # An action's own experiment shows its intervention range; else the observational one.
+        regime = next((r for r in data.regimes if action in r), ())
+        lo, hi = np.quantile(data.regimes[regime][0][:, j], [0.025, 0.975])
+        out[action] = np.linspace(lo, hi, int(grid))
+    return out
+
+
+def _reference(
+    reference: Mapping[str, float] | None, data: Any, actions: tuple[str, ...]
+) -> np.ndarray:
+    if reference is None:
+        return np.median(data.regimes[()][0], axis=0)
+    missing = [a for a in actions if a not in reference]
+    if missing:
+        raise DataError(f"reference lacks action(s) {missing}; give a value for every action")
+    return np.array([float(reference[a]) for a in actions])
+
+
+def true_curves(
+    scm: Any, curves: pd.DataFrame, reference: Mapping[str, float] | None = None
+) -> np.ndarray:
+    """The simulator's φ_k at the curves' rows, centred the same way (0 at the reference).
+
+    Parameters
+    ----------
+    scm : AdditiveSCM
+    curves : DataFrame
+        Output of :func:`response_curves`.
+    reference : mapping, optional
+        The point the curves were centred at; default ``curves.attrs["reference"]``.
+
+    Returns
+    -------
+    ndarray of shape (len(curves),)
+    """
+    actions = tuple(scm.actions)
+    reference = _stored_reference(curves, reference)
+    ref = np.array([float(reference[a]) for a in actions])
+    Q = np.repeat(ref[None, :], len(curves), axis=0)
+    for action in curves["action"].unique():
+        mask = (curves["action"] == action).to_numpy()
+        Q[mask, actions.index(action)] = curves.loc[mask, "value"].to_numpy()
+    # Only a_k varies along a curve, so the difference is that of its block's E_C[f_B].
+    return (scm.block_effects(Q) - scm.block_effects(ref[None, :])).sum(axis=1)
+
+
+def _stored_reference(
+    curves: pd.DataFrame, reference: Mapping[str, float] | None
+) -> Mapping[str, float]:
+    if reference is None:
+        reference = curves.attrs.get("reference")
+    if reference is None:
+        raise DataError("the curves carry no reference point: pass reference=")
+    return reference
+
+
+def plot_response_curves(
+    curves: pd.DataFrame,
+    truth_scm: Any = None,
+    ax: Any = None,
+    reference: Mapping[str, float] | None = None,
+) -> Any:
+    """Draw each action's curve with its interval band; optionally the simulator's truth.
+
+    Parameters
+    ----------
+    curves : DataFrame
+        Output of :func:`response_curves`.
+    truth_scm : AdditiveSCM, optional
+        Overlays its exact φ_k (``scm.block_effects``), centred like the estimate.
+    ax : matplotlib Axes or array of Axes, optional
+        One axis per action (created if None).
+    reference : mapping, optional
+        The curves' reference point; default ``curves.attrs["reference"]``.
+
+    Returns
+    -------
+    array of matplotlib Axes
+    """
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - matplotlib is a declared dependency
+        raise ImportError("plot_response_curves needs matplotlib: pip install matplotlib") from exc
+    actions = list(dict.fromkeys(curves["action"]))
+    if ax is None:
+        _, ax = plt.subplots(1, len(actions), figsize=(3.2 * len(actions), 3), squeeze=False)
+    axes = np.ravel(ax)
+    if len(axes) < len(actions):
+        raise DataError(f"ax has {len(axes)} axes; the curves have {len(actions)} actions")
+    truth = None if truth_scm is None else true_curves(truth_scm, curves, reference)
+    for axis, action in zip(axes, actions, strict=False):
+        mask = (curves["action"] == action).to_numpy()
+        part = curves[mask]
+        axis.fill_between(part["value"], part["lower"], part["upper"], alpha=0.3, lw=0)
+        axis.plot(part["value"], part["effect"], label="estimate")
+        if truth is not None:
+            axis.plot(part["value"], truth[mask], "k--", label="truth")
+        axis.set_xlabel(action)
+        axis.axhline(0.0, color="grey", lw=0.5)
+    axes[0].set_ylabel("φ(a) − φ(median)")
+    axes[0].legend(frameon=False)
+    if ax is None:
+        axes[0].figure.tight_layout()
+    return axes

@@ -1,0 +1,210 @@
+"""Checks of the paper's assumptions on the data at hand.
+
+*Assumption 1 (equal support)*: every action has the same support in every regime. The
+estimator evaluates the model of each regime at the query, so a query outside the range one
+regime saw is an extrapolation of that regime's learner. :func:`support_diagnostics`
+compares each action's quantiles across regimes and scores their overlap; rows of a query
+outside the *common support* (the range every regime covers) are flagged by
+:func:`extrapolation`.
+
+*Assumption 2 (additivity)* cannot be checked from the observational and single-action
+regimes alone (it is what makes the joint effect identified), but a held-out joint or block
+experiment can falsify it: :func:`additivity_check` scores the additive prediction against
+the held-out outcomes and against the best constant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jointeffects.errors import DataError
+from jointeffects.estimate.data import RegimeData, as_regime_data, query_array, regime_label
+
+#: Quantiles reported per action and regime; the overlap score uses the outer pair.
+QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
+
+#: Overlap scores below this raise a support warning at fit.
+OVERLAP_THRESHOLD = 0.8
+
+SUPPORT_COLUMNS = ("action", "regime", "rows", "min", "q01", "q25", "q50", "q75", "q99", "max")
+VALIDATION_COLUMNS = ("regime", "rows", "rmse", "rmse_constant", "relative_rmse", "mean_residual")
+
+
+@dataclass
+class Diagnostics:
+    """What was checked at fit, stored in the model file.
+
+    Attributes
+    ----------
+    support : DataFrame
+        One row per (action, regime): rows, min, quantiles, max and ``overlap`` (see
+        :func:`support_diagnostics`).
+    lower, upper : dict
+        Common support per action: the largest regime minimum and the smallest maximum.
+    reference : dict
+        Observational median per action (the response curves' reference point).
+    grid : dict
+        Per action ``(low, high)``: the 2.5–97.5 % range of the action in its own experiment
+        (the observational one without an experiment), the default range of its curve.
+    warnings : list of str
+        Support warnings raised at fit.
+    validation : DataFrame or None
+        The additivity check against held-out experiments (:func:`additivity_check`).
+    """
+
+    support: pd.DataFrame
+    lower: dict[str, float]
+    upper: dict[str, float]
+    reference: dict[str, float]
+    grid: dict[str, tuple[float, float]]
+    warnings: list[str] = field(default_factory=list)
+    validation: pd.DataFrame | None = None
+
+
+def _overlap(lo: float, hi: float, lo_ref: float, hi_ref: float) -> float:
+    """Jaccard index of two intervals (1 = equal; a point interval counts as width 0)."""
+    union = max(hi, hi_ref) - min(lo, lo_ref)
+    if union <= 0:
+        return 1.0
+    return max(0.0, min(hi, hi_ref) - max(lo, lo_ref)) / union
+
+
+def support_diagnostics(data: RegimeData, threshold: float = OVERLAP_THRESHOLD) -> Diagnostics:
+    """Compare every action's distribution across regimes (Assumption 1).
+
+    The ``overlap`` of an action in a regime is the Jaccard index of its central 98 % range
+    (1–99 % quantiles) with that of the observational regime: 1 when the ranges coincide,
+    0 when they are disjoint. Scores below ``threshold`` produce a warning.
+
+    Parameters
+    ----------
+    data : RegimeData
+        Validated training data (with an observational regime).
+    threshold : float, default=0.8
+        Overlap below which a warning is issued.
+
+    Returns
+    -------
+    Diagnostics
+    """
+    if () not in data.regimes:
+        raise DataError("support diagnostics need the observational regime")
+    obs = data.regimes[()][0]
+    obs_q = np.quantile(obs, [QUANTILES[0], QUANTILES[-1]], axis=0)
+    records, messages = [], []
+    for j, action in enumerate(data.actions):
+        for regime, (X, _) in data.regimes.items():
+            q = np.quantile(X[:, j], QUANTILES)
+            score = _overlap(q[0], q[-1], obs_q[0, j], obs_q[1, j])
+            records.append(
+                {
+                    "action": action,
+                    "regime": "+".join(regime) or "obs",
+                    "rows": len(X),
+                    "min": float(X[:, j].min()),
+                    **{c: float(v) for c, v in zip(SUPPORT_COLUMNS[4:9], q, strict=True)},
+                    "max": float(X[:, j].max()),
+                    "overlap": score,
+                }
+            )
+            if score < threshold:
+                messages.append(
+                    f"'{action}' in {regime_label(regime)} covers [{q[0]:.4g}, {q[-1]:.4g}] "
+                    f"but observationally [{obs_q[0, j]:.4g}, {obs_q[1, j]:.4g}] (overlap "
+                    f"{score:.2f} < {threshold}); predictions outside the common support "
+                    "extrapolate"
+                )
+    support = pd.DataFrame(records, columns=[*SUPPORT_COLUMNS, "overlap"])
+    mins = np.max([X.min(axis=0) for X, _ in data.regimes.values()], axis=0)
+    maxs = np.min([X.max(axis=0) for X, _ in data.regimes.values()], axis=0)
+    grid = {}
+    for j, action in enumerate(data.actions):
+        regime = next((r for r in data.regimes if action in r), ())
+        lo, hi = np.quantile(data.regimes[regime][0][:, j], [0.025, 0.975])
+        grid[action] = (float(lo), float(hi))
+    return Diagnostics(
+        support=support,
+        lower=dict(zip(data.actions, map(float, mins), strict=True)),
+        upper=dict(zip(data.actions, map(float, maxs), strict=True)),
+        reference=dict(zip(data.actions, map(float, np.median(obs, axis=0)), strict=True)),
+        grid=grid,
+        warnings=messages,
+    )
+
+
+def extrapolation(diagnostics: Diagnostics, X: Any, actions: tuple[str, ...]) -> np.ndarray:
+    """Whether each query row lies outside the common support of the training regimes.
+
+    Parameters
+    ----------
+    diagnostics : Diagnostics
+    X : DataFrame or array-like of shape (n_queries, n_actions)
+    actions : tuple of str
+
+    Returns
+    -------
+    ndarray of bool of shape (n_queries,)
+    """
+    points = query_array(X, actions)
+    lower = np.array([diagnostics.lower[a] for a in actions])
+    upper = np.array([diagnostics.upper[a] for a in actions])
+    return np.any((points < lower) | (points > upper), axis=1)
+
+
+def additivity_check(estimator: Any, held_out: Mapping[Any, Any] | RegimeData) -> pd.DataFrame:
+    """Score the fitted (additive) estimator on held-out joint or block experiments.
+
+    For each held-out regime the estimator predicts E[Y | do(a_regime), a_rest] at the
+    held-out rows (the joint effect for the joint regime). If the outcome is additive over
+    the experiments' blocks (Assumption 2) its RMSE against the held-out outcomes is close to
+    the outcome's noise level and clearly below ``rmse_constant``, the RMSE of the held-out
+    mean; a ``relative_rmse`` near or above 1 falsifies additivity (or Assumption 1).
+
+    Parameters
+    ----------
+    estimator : RegimeEstimator
+        Fitted.
+    held_out : mapping or RegimeData
+        ``{regime: table}`` as for ``fit``, over the estimator's actions and outcome.
+
+    Returns
+    -------
+    DataFrame with columns ``regime``, ``rows``, ``rmse``, ``rmse_constant``,
+    ``relative_rmse`` (rmse / rmse_constant) and ``mean_residual``.
+    """
+    data = (
+        held_out
+        if isinstance(held_out, RegimeData)
+        else as_regime_data(held_out, outcome=estimator.outcome_)
+    )
+    if tuple(data.actions) != tuple(estimator.actions_):
+        raise DataError(
+            f"held-out data has actions {list(data.actions)}; the model has "
+            f"{list(estimator.actions_)}"
+        )
+    records = []
+    for regime, (X, y) in data.regimes.items():
+        if not regime:
+            raise DataError(
+                "held-out data must come from a joint or block experiment, not the "
+                "observational regime; name it like tv+search=FILE"
+            )
+        residual = y - estimator.predict(X, intervened=regime)
+        rmse = float(np.sqrt(np.mean(residual**2)))
+        constant = float(np.std(y))
+        records.append(
+            {
+                "regime": "+".join(regime),
+                "rows": len(y),
+                "rmse": rmse,
+                "rmse_constant": constant,
+                "relative_rmse": rmse / constant if constant > 0 else float("inf"),
+                "mean_residual": float(residual.mean()),
+            }
+        )
+    return pd.DataFrame(records, columns=list(VALIDATION_COLUMNS))

@@ -1,0 +1,222 @@
+"""Model files: JSON round trips predict identically; damaged or tampered files are refused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from regime_data import regimes
+from sklearn.linear_model import LinearRegression
+
+from jointeffects.errors import DataError
+from jointeffects.estimate import (
+    AdditiveProjection,
+    JointEffectEstimator,
+    JointTopline,
+    ObservationalBaseline,
+    PolynomialRidgeCV,
+    PooledBaseline,
+    RegimeData,
+    StructuredEstimator,
+    as_regime_data,
+)
+from jointeffects.estimate.diagnostics import additivity_check, support_diagnostics
+from jointeffects.estimate.polystats import monomial_powers
+from jointeffects.estimate.serialize import (
+    FORMAT,
+    SavedModel,
+    fit_uncertainty,
+    load_model,
+    model_from_dict,
+    save_model,
+)
+from jointeffects.simulate import sample_polynomial_scm
+
+
+@pytest.fixture(scope="module")
+def scm():
+    return sample_polynomial_scm(K=3, rng=3, n_calibration=2000)
+
+
+@pytest.fixture(scope="module")
+def data(scm):
+    out = regimes(scm, 300, 0)
+    out[scm.actions] = scm.sample(300, scm.actions, rng=1)
+    return as_regime_data(out, outcome=scm.outcome)
+
+
+@pytest.fixture(scope="module")
+def queries(scm):
+    return scm.sample(40, scm.actions, rng=2)[list(scm.actions)].to_numpy()
+
+
+def _train(data):
+    """The data without the joint regime (held out for the topline and validation)."""
+    kept = {r: v for r, v in data.regimes.items() if len(r) < len(data.actions)}
+    return RegimeData(data.actions, data.outcome, kept)
+
+
+def _fit(est, data, joint=False):
+    regimes_ = data.regimes if joint else _train(data).regimes
+    return est.fit(dict(regimes_), outcome=data.outcome, actions=data.actions)
+
+
+ESTIMATORS = [
+    JointEffectEstimator(),
+    JointEffectEstimator(learner=PolynomialRidgeCV(degree=2, cv=4)),
+    StructuredEstimator(degrees=(1, 2), random_state=0),
+    ObservationalBaseline(),
+    PooledBaseline(learner=PolynomialRidgeCV(degree=1)),
+]
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_round_trip_predicts_identically(est, data, queries, tmp_path):
+    fitted = _fit(est, data)
+    path = tmp_path / "model.json"
+    save_model(fitted, path, support_diagnostics(data))
+    loaded = load_model(path).estimator
+    assert type(loaded) is type(fitted)
+    for intervened in (None, (data.actions[0],), data.actions[:2]):
+        expected = fitted.predict(queries, intervened=intervened)
+        assert np.array_equal(loaded.predict(queries, intervened=intervened), expected)
+    assert loaded.n_rows_ == fitted.n_rows_
+    assert loaded.get_params(deep=False).keys() == fitted.get_params(deep=False).keys()
+    if getattr(fitted, "learner", None) is not None:
+        assert loaded.learner.get_params()["degree"] == fitted.learner.degree
+
+
+def test_joint_topline_round_trip(data, queries, tmp_path):
+    fitted = _fit(JointTopline(), data, joint=True)
+    save_model(fitted, tmp_path / "m.json", support_diagnostics(data))
+    assert np.array_equal(load_model(tmp_path / "m.json").estimator.predict(queries),
+                          fitted.predict(queries))  # fmt: skip
+
+
+def test_loaded_raw_coefficients_reproduce_the_predictions(data, queries, tmp_path):
+    # The raw-monomial coefficients are rebuilt on load, not stored: check them against a slow
+    # evaluation of intercept_ + Σ coef_j · Π x^power.
+    fitted = _fit(JointEffectEstimator(), data)
+    save_model(fitted, tmp_path / "m.json", support_diagnostics(data))
+    for regime, learner in load_model(tmp_path / "m.json").estimator.models_.items():
+        powers = monomial_powers(3, 3)
+        raw = learner.intercept_ + np.prod(queries[:, None, :] ** powers, axis=2) @ learner.coef_
+        np.testing.assert_allclose(raw, fitted.models_[regime].predict(queries), rtol=1e-7)
+        np.testing.assert_allclose(learner.coef_, fitted.models_[regime].coef_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["paper", "structured"])
+def test_intervals_survive_the_round_trip(kind, data, queries, tmp_path):
+    est = JointEffectEstimator() if kind == "paper" else StructuredEstimator(degrees=(1, 2))
+    fitted = _fit(est, data)
+    diagnostics = support_diagnostics(data)
+    uncertainty = fit_uncertainty(fitted, _train(data), n_boot=5, rng=0)
+    before = SavedModel(fitted, diagnostics, uncertainty, "x")
+    save_model(fitted, tmp_path / "m.json", diagnostics, uncertainty)
+    after = load_model(tmp_path / "m.json")
+    for base in (None, queries[0]):
+        a = before.predict_table(queries, level=0.8, base=base)
+        b = after.predict_table(queries, level=0.8, base=base)
+        assert a.equals(b)
+        assert np.all(a["lower"] <= a["upper"])
+    assert after.uncertainty.method == ("bootstrap" if kind == "paper" else "sandwich")
+
+
+def test_diagnostics_round_trip(scm, data, tmp_path):
+    fitted = _fit(JointEffectEstimator(), data)
+    diagnostics = support_diagnostics(data)
+    diagnostics.validation = additivity_check(fitted, {scm.actions: data.regimes[scm.actions]})
+    save_model(fitted, tmp_path / "m.json", diagnostics)
+    loaded = load_model(tmp_path / "m.json").diagnostics
+    assert loaded.support.equals(diagnostics.support)
+    assert loaded.validation.equals(diagnostics.validation)
+    assert (loaded.lower, loaded.upper, loaded.grid) == (
+        diagnostics.lower,
+        diagnostics.upper,
+        diagnostics.grid,
+    )
+
+
+def test_other_learners_are_refused_naming_the_alternatives(data, tmp_path):
+    fitted = _fit(JointEffectEstimator(learner=LinearRegression()), data)
+    with pytest.raises(DataError, match=r"LinearRegression cannot be written.*PolynomialRidgeCV.*"
+                       r"StructuredEstimator"):  # fmt: skip
+        save_model(fitted, tmp_path / "m.json", support_diagnostics(data))
+    assert not list(tmp_path.iterdir())
+
+
+def test_unsupported_or_unfitted_estimators_are_refused(data, tmp_path):
+    projection = AdditiveProjection()
+    with pytest.raises(DataError, match="cannot write a AdditiveProjection.*supported are"):
+        save_model(projection, tmp_path / "m.json", support_diagnostics(data))
+    with pytest.raises(DataError, match="not fitted yet"):
+        save_model(JointEffectEstimator(), tmp_path / "m.json", support_diagnostics(data))
+
+
+@pytest.fixture(scope="module")
+def payload(data):
+    fitted = _fit(JointEffectEstimator(learner=PolynomialRidgeCV(degree=2)), data)
+    from jointeffects.estimate.serialize import model_to_dict
+
+    return model_to_dict(fitted, support_diagnostics(data))
+
+
+def _tampered(payload, edit):
+    copy = json.loads(json.dumps(payload))
+    edit(copy)
+    return copy
+
+
+def _learner(p):
+    return p["estimator"]["models"][1]["learner"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda p: _learner(p)["v"].__setitem__(0, _learner(p)["v"][0] * 1.001), "checksum"),
+        (lambda p: _learner(p).__setitem__("v", "0.1"), r"'estimator\.models\[1\]\.learner\.v'"),
+        (lambda p: _learner(p)["v"].pop(), r"estimator\.models\[1\]\.learner\.v.*shape"),
+        (lambda p: _learner(p)["center"].__setitem__(0, True), r"learner\.center"),
+        (lambda p: _learner(p).pop("scale"), r"learner' lacks \['scale'\]"),
+        (lambda p: p["estimator"].__setitem__("pickle", "x"), r"unknown key\(s\) \['pickle'\]"),
+        (lambda p: p["estimator"].__setitem__("kind", "Other"), "kind' must be one of"),
+        (lambda p: p.__setitem__("format", "jointeffects.model/2"), "format 'jointeffects.model/2"),
+        (lambda p: p["estimator"]["models"].pop(), "one learner per regime"),
+        (lambda p: p["estimator"]["regimes"][0].__setitem__("rows", -3), r"regimes\[0\]\.rows"),
+        (lambda p: p["diagnostics"]["lower"].pop("A1"), r"diagnostics\.lower' lacks \['A1'\]"),
+        (lambda p: p.pop("checksum"), r"lacks \['checksum'\]"),
+    ],
+)
+def test_tampered_files_are_refused_naming_the_field(payload, edit, match):
+    model_from_dict(payload)  # the untouched payload loads
+    with pytest.raises(DataError, match=match):
+        model_from_dict(_tampered(payload, edit))
+
+
+def test_truncated_missing_and_non_json_files_are_refused(payload, tmp_path):
+    text = json.dumps(payload)
+    path = tmp_path / "m.json"
+    path.write_text(text[: len(text) // 2])
+    with pytest.raises(DataError, match="not valid JSON.*truncated"):
+        load_model(path)
+    path.write_text(text.replace(str(_learner(payload)["b"]), "NaN", 1))
+    with pytest.raises(DataError, match="NaN, which is not valid JSON"):
+        load_model(path)
+    path.write_text("[1, 2]")
+    with pytest.raises(DataError, match="must be a JSON object"):
+        load_model(path)
+    with pytest.raises(DataError, match="does not exist"):
+        load_model(tmp_path / "nope.json")
+
+
+def test_file_is_plain_versioned_json(payload, data, tmp_path):
+    fitted = _fit(JointEffectEstimator(), data)
+    save_model(fitted, tmp_path / "m.json", support_diagnostics(data))
+    content = json.loads((tmp_path / "m.json").read_text())
+    assert content["format"] == FORMAT
+    assert content["estimator"]["actions"] == list(data.actions)
+    assert [r["rows"] for r in content["estimator"]["regimes"]] == [300] * 4
+    assert content["package_version"]
+    assert content["checksum"].startswith("sha256:")
