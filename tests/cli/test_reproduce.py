@@ -99,7 +99,7 @@ def test_results_and_rerun_come_from_the_store(tmp_path, scheduler):
     assert all(line in again.output for line in table_lines)
     assert png.is_file()
     csv = pd.read_csv(tmp_path / "summary.csv")
-    assert len(csv) == len(table_lines) == 6
+    assert len(csv) == len(table_lines) == 7
     assert list(csv["method"]) == [
         "ours",
         "topline",
@@ -107,6 +107,7 @@ def test_results_and_rerun_come_from_the_store(tmp_path, scheduler):
         "observational",
         "structured",
         "projected",
+        "prior",
     ]
     assert "rel_error_se" in csv.columns
 

@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jointeffects.experiments.figures import format_table, plot_figure, summarize
+from jointeffects.experiments.figures import (
+    BAND_NOTE,
+    BAR_NOTE,
+    format_table,
+    interval,
+    plot_figure,
+    summarize,
+)
 from jointeffects.experiments.settings import FIGURES
 from jointeffects.experiments.tasks import METRICS
 
@@ -65,3 +72,55 @@ def test_figures_are_written_as_png_and_pdf(tmp_path, name):
     png = paths[0].read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert paths[1].read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.fixture()
+def drawn(monkeypatch):
+    """The matplotlib figures ``plot_figure`` saves, captured instead of written."""
+    from matplotlib.figure import Figure as MplFigure
+
+    figures: list = []
+    monkeypatch.setattr(MplFigure, "savefig", lambda self, *a, **k: figures.append(self))
+    return figures
+
+
+@pytest.mark.parametrize("name", ["fig2c", "figB"])
+def test_line_figures_draw_a_band_around_every_line(tmp_path, drawn, name):
+    from matplotlib.collections import PolyCollection
+    from matplotlib.colors import to_rgb
+
+    figure = FIGURES[name]
+    settings = [_setting(K, ratio=r, n_tot=n) for K in (2, 5) for n in (60,) for r in (0.1, 1)]
+    if name == "fig2c":
+        settings = [_setting(5, n_tot=n) for n in (600, 6000, 60000)]
+    table = summarize(_long(settings, list(figure.methods)), figure.methods)
+    plot_figure(figure, table, tmp_path / name)
+    mpl = drawn[0]
+    for ax in mpl.axes:
+        bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        lines = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+        assert len(bands) == len(lines) == len(figure.methods)
+        for band, line in zip(bands, lines, strict=True):  # each band around its own line
+            assert band.get_facecolor()[0][:3] == pytest.approx(to_rgb(line.get_color()))
+            assert band.get_alpha() < 0.5  # low alpha: the lines stay readable
+    ((legend),) = mpl.legends
+    assert legend.get_title().get_text() == BAND_NOTE
+
+
+def test_the_bar_chart_states_its_interval(tmp_path, drawn):
+    figure = FIGURES["fig2a"]
+    table = summarize(_long([_setting(5)], list(figure.methods)), figure.methods)
+    plot_figure(figure, table, tmp_path / "fig2a")
+    assert drawn[0]._supxlabel.get_text() == BAR_NOTE
+
+
+def test_intervals_are_95_percent_and_log_symmetric_on_log_axes():
+    mean, se = np.array([1.0, 0.2, 3.0]), np.array([0.1, 0.15, np.nan])
+    lo, hi = interval(mean, se, log=False)
+    np.testing.assert_allclose(hi - mean, mean - lo)
+    np.testing.assert_allclose((hi - lo)[:2], 2 * 1.96 * se[:2])
+    lo, hi = interval(mean, se, log=True)
+    np.testing.assert_allclose((lo * hi)[:2], mean[:2] ** 2)  # symmetric on a log axis
+    assert (lo[:2] > 0).all() and np.isnan(lo[2])  # positive; no interval from one SCM
+    # The delta method: for a small relative s.e. the log band is the linear one.
+    np.testing.assert_allclose(interval(1.0, 1e-4, log=True), interval(1.0, 1e-4, log=False))

@@ -57,7 +57,10 @@ def test_every_figure_names_registered_methods():
         "observational",
         "structured",
         "projected",
+        "prior",
     )
+    for name in FIGURES:  # the prior method (Saengkyongam & Silva 2020) is in every figure
+        assert "prior" in FIGURES[name].methods
 
 
 def test_unknown_figure_is_refused():

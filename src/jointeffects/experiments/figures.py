@@ -1,4 +1,12 @@
-"""Summary tables and figures, regenerated from the results store alone."""
+"""Summary tables and figures, regenerated from the results store alone.
+
+Tables give each metric as mean ± standard error over SCMs. Figures draw the mean over SCMs
+with a 95 % interval of that mean: a shaded band around each line (:data:`BAND_NOTE`), an
+error bar on each bar (:data:`BAR_NOTE`); each figure prints its note. All plotted metrics
+are on log axes except the paper's RMSE against noisy Y in the bar chart; on a log axis the
+interval is log-symmetric, mean·exp(∓1.96·s.e./mean) (the delta-method interval of
+log(mean), always positive), on a linear axis it is mean ∓ 1.96·s.e.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +25,15 @@ from jointeffects.experiments.tasks import METRICS
 SETTING_COLUMNS = ("K", "n_obs", "n_sint", "n_base", "ratio", "n_tot")
 #: Metrics drawn as figure rows (fit time is only tabulated).
 PLOTTED = ("rmse_noisy", "rmse_truth", "rel_error")
+#: Normal quantile of the plotted intervals (95 % two-sided).
+Z = 1.96
+#: What the shaded bands of line figures are (printed as the legend's title).
+BAND_NOTE = "shaded: 95% interval of the mean over SCMs, mean·exp(±1.96 s.e./mean)"
+#: What the error bars of the bar chart are (printed under it).
+BAR_NOTE = (
+    "bars: mean over SCMs; error bars: its 95% interval, ±1.96 s.e. "
+    "(log-symmetric, mean·exp(±1.96 s.e./mean), on log axes)"
+)
 _YLABELS = {
     "rmse_noisy": "RMSE vs noisy Y",
     "rmse_truth": "RMSE vs true effect",
@@ -76,13 +93,18 @@ def format_table(summary: pd.DataFrame) -> str:
 
 
 def plot_figure(figure: Figure, summary: pd.DataFrame, stem: str | Path) -> list[Path]:
-    """Draw the figure (error bars = s.e.) and save it as ``stem.png`` and ``stem.pdf``."""
+    """Draw the figure and save it as ``stem.png`` and ``stem.pdf``.
+
+    Lines (and bars) are means over SCMs; shaded bands around lines and error bars on bars
+    are 95 % intervals of those means (see :func:`interval`), as the figure's note says.
+    """
     from matplotlib.figure import Figure as MplFigure
 
     if figure.x is None:
         mpl = MplFigure(figsize=(4 * len(PLOTTED), 3.6), layout="constrained")
         axes = mpl.subplots(1, len(PLOTTED), squeeze=False)[0]
         _bars(axes, summary, figure.methods)
+        mpl.supxlabel(BAR_NOTE, fontsize="small")
     else:
         facets = (
             [()]
@@ -104,6 +126,8 @@ def plot_figure(figure: Figure, summary: pd.DataFrame, stem: str | Path) -> list
             loc="outside lower center",
             ncols=len(labels) if len(facets) > 1 else 1,
             fontsize="small",
+            title=BAND_NOTE,
+            title_fontsize="small",
         )
     mpl.suptitle(figure.title)
     stem = Path(stem)
@@ -111,6 +135,30 @@ def plot_figure(figure: Figure, summary: pd.DataFrame, stem: str | Path) -> list
     for path in paths:
         mpl.savefig(path, dpi=150)
     return paths
+
+
+def interval(mean: Any, se: Any, log: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper ends of the plotted 95 % interval of a mean over SCMs.
+
+    Parameters
+    ----------
+    mean, se : array-like of shape (n_points,)
+        Means over SCMs and their standard errors.
+    log : bool
+        The axis is logarithmic: use mean·exp(∓Z·se/mean), symmetric on that axis and positive
+        (mean ∓ Z·se would cross zero for noisy metrics). Otherwise mean ∓ Z·se.
+
+    Returns
+    -------
+    lo, hi : ndarray of shape (n_points,)
+        NaN where the standard error is (a single SCM).
+    """
+    mean, se = np.asarray(mean, dtype=float), np.asarray(se, dtype=float)
+    if not log:
+        return mean - Z * se, mean + Z * se
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        factor = np.exp(Z * se / mean)
+    return mean / factor, mean * factor
 
 
 def _log(ax: Any, axis: str) -> None:
@@ -136,14 +184,16 @@ def _bars(axes: Any, summary: pd.DataFrame, methods: tuple[str, ...]) -> None:
     present = [m for m in methods if m in set(summary["method"])]
     rows = summary.set_index("method").loc[present]
     for ax, metric in zip(axes, PLOTTED, strict=True):
+        mean = rows[f"{metric}_mean"].to_numpy(dtype=float)
+        lo, hi = interval(mean, rows[f"{metric}_se"], log=metric != "rmse_noisy")
         ax.bar(
             range(len(present)),
-            rows[f"{metric}_mean"],
-            yerr=rows[f"{metric}_se"],
+            mean,
+            yerr=np.vstack([mean - lo, hi - mean]),
             capsize=4,
             color=[f"C{i}" for i in range(len(present))],
         )
-        ax.set_xticks(range(len(present)), present, rotation=20)
+        ax.set_xticks(range(len(present)), present, rotation=30, ha="right")
         ax.set_ylabel(_YLABELS[metric])
         if metric != "rmse_noisy":  # the paper's metric on a linear axis, as in Fig. 2(a)
             _log(ax, "y")
@@ -158,16 +208,15 @@ def _lines(axes: Any, part: pd.DataFrame, figure: Figure, title: str) -> None:
     xs = sorted(part[figure.x].unique())
     for i, method in enumerate(figure.methods):
         rows = part[part["method"] == method].sort_values(figure.x)
+        x = rows[figure.x].to_numpy(dtype=float)
         for ax, metric in zip(axes, PLOTTED, strict=True):
-            ax.errorbar(
-                rows[figure.x],
-                rows[f"{metric}_mean"],
-                yerr=rows[f"{metric}_se"],
-                marker="o",
-                capsize=3,
-                color=f"C{i}",
-                label=_label(method),
-            )
+            mean = rows[f"{metric}_mean"].to_numpy(dtype=float)
+            lo, hi = interval(mean, rows[f"{metric}_se"], log=True)
+            ax.plot(x, mean, marker="o", markersize=4, color=f"C{i}", label=_label(method))
+            if len(x) > 1:
+                ax.fill_between(x, lo, hi, color=f"C{i}", alpha=0.2, linewidth=0)
+            else:  # a band needs two x values
+                ax.errorbar(x, mean, yerr=np.vstack([mean - lo, hi - mean]), color=f"C{i}")
     for ax, metric in zip(axes, PLOTTED, strict=True):
         _log(ax, "y")
         ax.set_xscale("log")

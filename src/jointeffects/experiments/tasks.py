@@ -137,7 +137,7 @@ def run_task(task: Task) -> TaskResult:
             datasets = {
                 regime: train[regime].iloc[: n_train(n)] for regime, n in wanted[name].items()
             }
-            estimator = METHODS[name].make(estimator_seed)
+            estimator = METHODS[name].make(estimator_seed, scm)
             fit_start = time.perf_counter()
             estimator.fit(datasets, outcome=scm.outcome)
             fit_seconds = time.perf_counter() - fit_start
