@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 
 from jointeffects.cli.io import out_option, read_table, regime_files
 from jointeffects.errors import DataError
@@ -164,6 +163,8 @@ def fit(
     out: Path,
 ) -> None:
     """Fit a joint-effect model on observational data plus single-action experiments."""
+    import numpy as np
+
     from jointeffects.estimate import as_regime_data
     from jointeffects.estimate.diagnostics import additivity_check, support_diagnostics
     from jointeffects.estimate.serialize import fit_uncertainty, save_model

@@ -1,4 +1,8 @@
-"""Files in and out for the practitioner commands: tables by extension, atomic writes."""
+"""Files in and out for the practitioner commands: tables by extension, atomic writes.
+
+pandas is imported inside the functions that read or write tables, so that importing the
+CLI (and ``jointeffects --help``) stays fast.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +10,35 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
 
 from jointeffects.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Table formats by file extension.
 TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def out_option(help_text: str) -> Any:
-    """The ``--out FILE`` option every command shares."""
+def file_option(*decls: str, help_text: str, required: bool = False) -> Any:
+    """An option naming one file, passed on as a :class:`~pathlib.Path` (a folder is refused);
+    ``decls`` as for :func:`click.option`, e.g. ``("--csv", "csv_path")``."""
     return click.option(
-        "--out",
-        type=click.Path(dir_okay=False, path_type=Path),
-        required=True,
-        help=help_text,
+        *decls, type=click.Path(dir_okay=False, path_type=Path), required=required, help=help_text
     )
 
 
+def out_option(help_text: str) -> Any:
+    """The ``--out FILE`` option every command shares."""
+    return file_option("--out", help_text=help_text, required=True)
+
+
 #: The ``--model FILE`` option of the commands that read a model file.
-model_option = click.option(
-    "--model",
-    "model_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Model file written by 'jointeffects fit'.",
+model_option = file_option(
+    "--model", "model_path", help_text="Model file written by 'jointeffects fit'.", required=True
 )
 
 
@@ -49,6 +54,8 @@ def _kind(path: Path) -> str:
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a CSV or Parquet file (by extension); any failure becomes a one-line DataError."""
+    import pandas as pd
+
     path = Path(path)
     kind = _kind(path)
     if not path.is_file():

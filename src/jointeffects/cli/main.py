@@ -1,140 +1,80 @@
-"""The ``jointeffects`` command: a click group; each job adds its commands here."""
+"""The ``jointeffects`` command: a click group whose subcommands are imported on first use.
+
+The subcommands need pandas, scikit-learn, matplotlib or Dask; importing them only when one
+is run keeps ``jointeffects --help`` fast. A new command is one line of :data:`COMMANDS`.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
 
 import click
 
 from jointeffects.cli.errors import JointEffectsGroup
-from jointeffects.experiments.settings import FIGURES, SCALES, scale_summary
+
+#: Subcommand name → (``module:attribute`` of the click command, its one-line help). The
+#: one-line help is listed by ``jointeffects --help`` without importing the module; it is the
+#: first sentence of the command's own help (tests/cli/test_main.py checks they agree).
+COMMANDS = {
+    "curves": (
+        "jointeffects.cli.predict:curves",
+        "Per-action response curves: effect of each action, others at their medians.",
+    ),
+    "example": (
+        "jointeffects.cli.simulate:example",
+        "Write a documented example dataset: its SCM, regime files, queries and a README.",
+    ),
+    "fit": (
+        "jointeffects.cli.fit:fit",
+        "Fit a joint-effect model on observational data plus single-action experiments.",
+    ),
+    "predict": (
+        "jointeffects.cli.predict:predict",
+        "Predict interventional means at query points, flagging extrapolation.",
+    ),
+    "report": (
+        "jointeffects.cli.report:report",
+        "Write a self-contained HTML report: data, support, curves, heat map, assumptions.",
+    ),
+    "reproduce": (
+        "jointeffects.cli.reproduce:reproduce",
+        "Reproduce a figure of the paper (Section 7, Appendix E) on Dask.",
+    ),
+    "results": (
+        "jointeffects.cli.reproduce:results",
+        "Print the summary tables of the runs stored in FOLDER and redraw their figures.",
+    ),
+    "simulate": (
+        "jointeffects.cli.simulate:simulate",
+        "Draw rows of one regime of a simulated SCM.",
+    ),
+}
 
 
-@click.group(cls=JointEffectsGroup)
+class LazyGroup(JointEffectsGroup):
+    """A group that imports the subcommands of :data:`COMMANDS` when one is run or its help
+    is asked for; commands added with ``add_command`` work as in any click group."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, _, attribute = COMMANDS[cmd_name][0].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # A stand-in per unloaded command, so click shortens its line as it does a loaded one's.
+        commands = {name: click.Command(name, help=line) for name, (_, line) in COMMANDS.items()}
+        commands.update(self.commands)
+        rows = [(name, cmd) for name, cmd in sorted(commands.items()) if not cmd.hidden]
+        limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in rows])
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="jointeffects")
 def main() -> None:
     """Joint interventional effects from observational data plus single experiments."""
-
-
-def _scale_help() -> str:
-    # \b keeps click from re-wrapping the per-figure lines.
-    return "\n\n\b\n" + scale_summary()
-
-
-@main.command(
-    help=(
-        "Reproduce a figure of the paper (Section 7, Appendix E) on Dask.\n\n"
-        "Samples random SCMs of the paper's family, fits every method on each SCM's regimes "
-        "(80/20 split) and scores it on the joint-intervention test set: RMSE against the "
-        "noisy Y (the paper's metric), RMSE against the exact joint effect, and relative "
-        "error = that RMSE / sd of the true effect (below 1 = better than a constant). "
-        "Results are committed to OUT/results.sqlite as each task finishes; re-running the "
-        "same command resumes. Prints the table (mean ± s.e. over SCMs) and writes the "
-        "figure as PNG and PDF to OUT.\n\n"
-        "Sizes are rows sampled per regime; tiny is a seconds-long smoke test." + _scale_help()
-    )
-)
-@click.argument("figure", type=click.Choice(list(FIGURES)))
-@click.option(
-    "--scale",
-    type=click.Choice(list(SCALES)),
-    default="quick",
-    show_default=True,
-    help="Sizes and number of SCMs (see above).",
-)
-@click.option(
-    "--runs", type=int, default=None, help="Number of SCMs per setting [default: the scale's]."
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("results"),
-    show_default=True,
-    help="Output folder: results.sqlite and the figure files.",
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="ADDRESS",
-    help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786); default: start a "
-    "local cluster.",
-)
-@click.option(
-    "--workers",
-    type=int,
-    default=None,
-    help="Worker processes of the local cluster [default: one per core].",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Root seed of all tasks.")
-@click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
-def reproduce(
-    figure: str,
-    scale: str,
-    runs: int | None,
-    out: Path,
-    scheduler: str | None,
-    workers: int | None,
-    seed: int,
-    progress: bool,
-) -> None:
-    from jointeffects.experiments.report import summarize_store
-    from jointeffects.experiments.runner import reproduce as run
-
-    report = run(
-        figure,
-        out,
-        scale=scale,
-        runs=runs,
-        seed=seed,
-        scheduler=scheduler,
-        workers=workers,
-        progress=progress,
-    )
-    click.echo(
-        f"{report.computed} tasks computed, {report.skipped} already in the store, "
-        f"{report.seconds:.1f} s"
-    )
-    for summary in summarize_store(out, only=report.config_hash):
-        click.echo(summary.text)
-        click.echo("figure: " + ", ".join(str(p) for p in summary.figures))
-
-
-@main.command()
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--csv",
-    "csv_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write every run's summary (mean and s.e. columns) to this CSV file.",
-)
-@click.option("--no-figures", is_flag=True, help="Only print the tables.")
-def results(folder: Path, csv_path: Path | None, no_figures: bool) -> None:
-    """Print the summary tables of the runs stored in FOLDER and redraw their figures."""
-    import pandas as pd
-
-    from jointeffects.experiments.report import summarize_store
-
-    summaries = summarize_store(folder, plot=not no_figures)
-    for summary in summaries:
-        click.echo(summary.text)
-        if summary.figures:
-            click.echo("figure: " + ", ".join(str(p) for p in summary.figures))
-        click.echo("")
-    if csv_path is not None:
-        frames = [s.table.assign(run=s.config_hash) for s in summaries]
-        pd.concat(frames, ignore_index=True).to_csv(csv_path, index=False)
-        click.echo(f"wrote {csv_path}")
-
-
-def _add_workflow_commands() -> None:
-    from jointeffects.cli.fit import fit
-    from jointeffects.cli.predict import curves, predict
-    from jointeffects.cli.report import report
-    from jointeffects.cli.simulate import example, simulate
-
-    for command in (fit, predict, curves, report, simulate, example):
-        main.add_command(command)
-
-
-_add_workflow_commands()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.serialize import SavedModel
+
+if TYPE_CHECKING:
+    from jointeffects.estimate.saved_model import SavedModel
 
 
 def _pyplot() -> Any:

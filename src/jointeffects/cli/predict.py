@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from jointeffects.cli.io import model_option, out_option, read_table, save_figure, write_table
+from jointeffects.cli.io import (
+    file_option,
+    model_option,
+    out_option,
+    read_table,
+    save_figure,
+    write_table,
+)
 
 
 def _level(value: float | None) -> float | None:
@@ -17,12 +24,8 @@ def _level(value: float | None) -> float | None:
 
 @click.command()
 @model_option
-@click.option(
-    "--at",
-    "at",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Query table (CSV or Parquet) with exactly the action columns.",
+@file_option(
+    "--at", help_text="Query table (CSV or Parquet) with exactly the action columns.", required=True
 )
 @click.option(
     "--intervened",
@@ -86,19 +89,11 @@ def predict(
     callback=lambda _c, _p, v: _level(v),
     help="Level of the pointwise bands (from the model's stored uncertainty).",
 )
-@click.option(
+@file_option(
     "--truth",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="SCM spec (JSON) whose true curves are drawn for comparison (simulated data only).",
+    help_text="SCM spec (JSON) whose true curves are drawn for comparison (simulated data only).",
 )
-@click.option(
-    "--csv",
-    "csv_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write the curves as a table (CSV or Parquet).",
-)
+@file_option("--csv", "csv_path", help_text="Also write the curves as a table (CSV or Parquet).")
 @out_option("Figure file (.png, .pdf or .svg).")
 def curves(
     model_path: Path,

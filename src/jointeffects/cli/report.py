@@ -6,13 +6,15 @@ import base64
 import html
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
 
 from jointeffects.cli.io import model_option, out_option, write_text
 from jointeffects.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }
@@ -91,6 +93,8 @@ system (no drift between the observational period and the tests).</p>
 
 def render_report(model: Any, pair: tuple[str, str] | None, source: str) -> str:
     """The report page as an HTML string (figures embedded as base64 PNG)."""
+    import pandas as pd
+
     from jointeffects.cli.plots import curves_figure, heatmap_figure, model_curves, support_figure
     from jointeffects.estimate.data import regime_label
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from jointeffects.cli.io import out_option, write_table, write_text
+from jointeffects.cli.io import file_option, out_option, write_table, write_text
 from jointeffects.errors import DataError
 
 EXAMPLES = ("marketing",)
@@ -33,12 +33,8 @@ def _intervened(regime: str, actions: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @click.command()
-@click.option(
-    "--scm",
-    "scm_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="SCM spec (JSON, format jointeffects.scm/1).",
+@file_option(
+    "--scm", "scm_path", help_text="SCM spec (JSON, format jointeffects.scm/1).", required=True
 )
 @click.option(
     "--regime",
