@@ -13,7 +13,11 @@ from jointeffects.errors import DataError, IdentificationError
 from jointeffects.estimate.data import (
     Regime,
     RegimeData,
+    RegimeSource,
+    RegimeStreams,
     as_regime_data,
+    as_regime_streams,
+    has_streams,
     query_array,
     regime_label,
 )
@@ -26,10 +30,19 @@ def default_learner() -> BaseEstimator:
     return PolynomialRidgeCV()
 
 
+def learner_streams(learner: Any) -> bool:
+    """Whether a learner fits from merged per-fold statistics (``new_stats``/``fit_stats``,
+    as :class:`~jointeffects.estimate.ridge.PolynomialRidgeCV`); ``None`` is the default one."""
+    return learner is None or all(
+        callable(getattr(learner, name, None)) for name in ("new_stats", "fit_stats")
+    )
+
+
 class RegimeEstimator(BaseEstimator):
     """Base class: fit learners on regime datasets, predict interventional means.
 
-    Subclasses implement ``_fit_regimes(data)`` and ``_predict(X, intervened)``.
+    Subclasses implement ``_fit_regimes(data)`` and ``_predict(X, intervened)``; those that
+    can fit from statistics also implement ``_fit_streams(streams)`` (see :meth:`can_stream`).
     """
 
     learner: Any
@@ -51,6 +64,13 @@ class RegimeEstimator(BaseEstimator):
             (``()`` = observational) or a string like ``"tv+email"``; or one long table
             together with ``regime_col``. Tables hold every action column and the outcome.
             ``(X, y)`` array pairs are accepted too (actions then named ``A0, A1, ...``).
+            A regime too large to hold may be given as a stream of DataFrame chunks (a list
+            or iterator of them, or :class:`~jointeffects.estimate.data.RegimeChunks` with
+            the total row count) or as a dask DataFrame (e.g. ``dd.read_parquet``). When
+            :meth:`can_stream` (the default learner), chunks are read once and dask
+            partitions are reduced to statistics where they live, so no regime's rows are
+            held; otherwise chunks are concatenated in memory and dask input is refused.
+            Every chunk or partition is validated as it is read.
         outcome : str, default="Y"
             Outcome column.
         regime_col : str, optional
@@ -62,13 +82,40 @@ class RegimeEstimator(BaseEstimator):
         -------
         self
         """
-        data = as_regime_data(datasets, outcome=outcome, regime_col=regime_col, actions=actions)
-        self.actions_ = data.actions
-        self.outcome_ = data.outcome
-        self.n_features_in_ = len(data.actions)
+        if has_streams(datasets):
+            if regime_col is not None:
+                raise DataError(
+                    "regime_col applies to one in-memory table; pass streamed or dask data as "
+                    "a dict {regime: data}"
+                )
+            streams = as_regime_streams(datasets, outcome=outcome)
+            self._set_names(streams.actions, streams.outcome)
+            if self.can_stream():
+                self._fit_streams(streams)
+                self.n_rows_ = streams.rows()
+                return self
+            who = f"{type(self).__name__} with learner {type(self.learner).__name__}"
+            data = streams.to_regime_data(who)
+        else:
+            data = as_regime_data(datasets, outcome=outcome, regime_col=regime_col, actions=actions)
+        self._set_names(data.actions, data.outcome)
         self.n_rows_ = {regime: data.rows(regime) for regime in data.regimes}
         self._fit_regimes(data)
         return self
+
+    def can_stream(self) -> bool:
+        """Whether :meth:`fit` reads streamed and dask regimes without holding their rows.
+
+        True when the estimator fits from per-fold statistics (the paper's estimator and the
+        baselines) and its learner can merge them (the default ``PolynomialRidgeCV``).
+        """
+        own = type(self)._fit_streams is not RegimeEstimator._fit_streams
+        return own and learner_streams(self.learner)
+
+    def _set_names(self, actions: tuple[str, ...], outcome: str) -> None:
+        self.actions_ = actions
+        self.outcome_ = outcome
+        self.n_features_in_ = len(actions)
 
     def predict(self, X: Any, intervened: Iterable[str] | None = None) -> np.ndarray:
         """Predict E[Y | do(a_int), a_obs] at the query points.
@@ -124,7 +171,15 @@ class RegimeEstimator(BaseEstimator):
     def _fit_learner(self, X: np.ndarray, y: np.ndarray, index: int = 0) -> Any:
         return self._learner(index).fit(X, y)
 
+    def _fit_sources(self, sources: list[RegimeSource], index: int = 0) -> Any:
+        """A learner fitted on the rows of ``sources`` pooled, from their statistics."""
+        learner = self._learner(index)
+        return learner.fit_stats(folded_stats(learner, sources))
+
     def _fit_regimes(self, data: RegimeData) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _fit_streams(self, data: RegimeStreams) -> None:  # pragma: no cover - optional
         raise NotImplementedError
 
     def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:  # pragma: no cover
@@ -137,15 +192,55 @@ class RegimeEstimator(BaseEstimator):
         return response_curves(self, datasets, grid, **kwargs)
 
 
-def require_regime(data: RegimeData, regime: Regime, who: str) -> tuple[np.ndarray, np.ndarray]:
-    """Return a regime's data or raise a DataError naming what ``who`` needs."""
+def folded_stats(learner: Any, sources: list[RegimeSource]) -> Any:
+    """Per-fold statistics of the rows of all ``sources``, read in order as one dataset.
+
+    Row i of the concatenation goes to the fold it would have in the in-memory fit when every
+    source's row count is known up front (in-memory data, ``RegimeChunks(n_rows=...)``, dask
+    frames, whose partitions are counted first); otherwise to fold ``i % cv``. Memory is
+    O(p² + chunk · p) whatever the number of rows.
+    """
+    from jointeffects.estimate.dask_stats import DaskRows
+
+    dask_rows = {}
+    for i, source in enumerate(sources):
+        if source.frame is not None:
+            pilot_rows = int(getattr(learner, "chunk_size", 16384))
+            rows = DaskRows(source.frame, source.validator(), pilot_rows)
+            source.check_rows(rows.n_rows)
+            source.rows_read = rows.n_rows
+            dask_rows[i] = rows
+    counts = [dask_rows[i].n_rows if i in dask_rows else s.n_rows for i, s in enumerate(sources)]
+    known = [n for n in counts if n is not None]
+    n_samples = int(sum(known)) if len(known) == len(counts) else None
+    stats = None
+    for i, source in enumerate(sources):
+        if i in dask_rows:
+            if stats is None:
+                stats = learner.new_stats(dask_rows[i].pilot, n_samples=n_samples)
+            dask_rows[i].add_to(stats)
+            continue
+        for X, y in source.chunks():
+            if stats is None:
+                stats = learner.new_stats(X, n_samples=n_samples)
+            stats.update(X, y)
+    return stats
+
+
+def check_regime(data: RegimeData | RegimeStreams, regime: Regime, who: str) -> None:
+    """Raise a DataError naming what ``who`` needs if ``regime`` has no data."""
     if regime not in data.regimes:
         have = [regime_label(r) for r in data.regimes]
         raise DataError(f"{who} needs {regime_label(regime)} data; got regimes {have}")
+
+
+def require_regime(data: RegimeData, regime: Regime, who: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return a regime's data or raise a DataError naming what ``who`` needs."""
+    check_regime(data, regime, who)
     return data.regimes[regime]
 
 
-def experiment_blocks(data: RegimeData) -> tuple[Regime, ...]:
+def experiment_blocks(data: RegimeData | RegimeStreams) -> tuple[Regime, ...]:
     """The experiments' blocks, checked to be disjoint, in the order of their first action."""
     blocks = [regime for regime in data.regimes if regime]
     if not blocks:

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from jointeffects.errors import IdentificationError
-from jointeffects.estimate.base import RegimeEstimator, require_regime
-from jointeffects.estimate.data import Regime, RegimeData
+from jointeffects.estimate.base import RegimeEstimator, check_regime, require_regime
+from jointeffects.estimate.data import Regime, RegimeData, RegimeStreams
 
 
 class _SingleModel(RegimeEstimator):
@@ -26,29 +26,50 @@ class ObservationalBaseline(_SingleModel):
     """E[Y | a] fitted on observational data and used as if it were causal.
 
     Biased under confounding; it predicts the same numbers whatever ``intervened`` says.
+    Streamed input: only the observational regime is read.
     """
 
     def _fit_regimes(self, data: RegimeData) -> None:
         self.model_ = self._fit_learner(*require_regime(data, (), type(self).__name__))
 
+    def _fit_streams(self, data: RegimeStreams) -> None:
+        check_regime(data, (), type(self).__name__)
+        self.model_ = self._fit_sources([data.regimes[()]])
+
 
 class PooledBaseline(_SingleModel):
-    """One learner fitted on the union of all given regimes' rows, ignoring regime labels."""
+    """One learner fitted on the union of all given regimes' rows, ignoring regime labels.
+
+    With a learner that fits from statistics (the default), the regimes' per-fold statistics
+    are accumulated into one pooled set (the folds those of the concatenated rows), so the
+    rows are never concatenated; other learners get the concatenated rows.
+    """
 
     def _fit_regimes(self, data: RegimeData) -> None:
+        if self.can_stream():
+            self._fit_streams(RegimeStreams.from_data(data))
+            return
         X = np.concatenate([X for X, _ in data.regimes.values()])
         y = np.concatenate([y for _, y in data.regimes.values()])
         self.model_ = self._fit_learner(X, y)
+
+    def _fit_streams(self, data: RegimeStreams) -> None:
+        self.model_ = self._fit_sources(list(data.regimes.values()))
 
 
 class JointTopline(_SingleModel):
     """One learner fitted on data of the joint intervention do(all actions).
 
     The paper's topline: what a joint experiment would give. Answers joint queries only.
+    Streamed input: only the joint regime is read.
     """
 
     def _fit_regimes(self, data: RegimeData) -> None:
         self.model_ = self._fit_learner(*require_regime(data, data.actions, type(self).__name__))
+
+    def _fit_streams(self, data: RegimeStreams) -> None:
+        check_regime(data, data.actions, type(self).__name__)
+        self.model_ = self._fit_sources([data.regimes[data.actions]])
 
     def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:
         if regime != self.actions_:

@@ -9,10 +9,11 @@ import numpy as np
 from jointeffects.estimate.base import (
     RegimeEstimator,
     blocks_for_query,
+    check_regime,
     experiment_blocks,
     require_regime,
 )
-from jointeffects.estimate.data import Regime, RegimeData
+from jointeffects.estimate.data import Regime, RegimeData, RegimeStreams
 
 
 class JointEffectEstimator(RegimeEstimator):
@@ -31,7 +32,8 @@ class JointEffectEstimator(RegimeEstimator):
     ----------
     learner : scikit-learn regressor, optional
         Cloned once per regime. Default: ``PolynomialRidgeCV()`` (cubic polynomial ridge, alpha
-        by 3-fold CV — the paper's learner).
+        by 3-fold CV — the paper's learner), which also fits streamed and dask regimes
+        without holding their rows (see :meth:`fit`).
     random_state : int, optional
         Seeds learners that have a ``random_state`` parameter (a different stream per regime).
 
@@ -55,6 +57,14 @@ class JointEffectEstimator(RegimeEstimator):
         self.blocks_ = experiment_blocks(data)
         self.models_ = {
             regime: self._fit_learner(*data.regimes[regime], index=i)
+            for i, regime in enumerate(((), *self.blocks_))
+        }
+
+    def _fit_streams(self, data: RegimeStreams) -> None:
+        check_regime(data, (), type(self).__name__)
+        self.blocks_ = experiment_blocks(data)
+        self.models_ = {
+            regime: self._fit_sources([data.regimes[regime]], index=i)
             for i, regime in enumerate(((), *self.blocks_))
         }
 

@@ -292,6 +292,7 @@ class FoldedStats:
     ) -> None:
         self.folds = [template.empty_like() for _ in range(n_folds)]
         self.n_samples = n_samples
+        self.start = int(row_offset)
         self.position = int(row_offset)
         self.chunk_size = int(chunk_size)
         self._buffer: np.ndarray | None = None
@@ -346,6 +347,22 @@ class FoldedStats:
             )
         for mine, theirs in zip(self.folds, other.folds, strict=True):
             mine.merge(theirs)
+        return self
+
+    def append(self, other: FoldedStats) -> FoldedStats:
+        """Add the rows that follow this accumulator's, reduced elsewhere. Returns self.
+
+        ``other`` must start where these rows end (made by
+        ``empty_like(n_samples, row_offset=self.position)``, e.g. the merged statistics of a
+        dask frame's partitions); the stream then continues after its rows.
+        """
+        if other.start != self.position:
+            raise DataError(
+                f"cannot append statistics of rows from position {other.start}: this stream "
+                f"is at row {self.position}"
+            )
+        self.merge(other)
+        self.position += other.count
         return self
 
     def training(self, fold: int) -> PolynomialStats:
