@@ -212,3 +212,23 @@ def test_warns_when_the_optimiser_stops_early(fitted):
     with pytest.warns(ConvergenceWarning, match=r"did not converge .*raise max_iter \(now 1\)"):
         est = GaussianNoiseJointEstimator(dag={"A1": ["A0"], "A2": ["A1"]}, max_iter=1).fit(small)
     assert not est.converged_
+
+
+def test_too_few_rows_give_a_clear_error_not_nan():
+    from jointeffects.simulate import sample_polynomial_scm
+
+    # K = 9 with a complete DAG: the outcome equation has 1 + 9 + 36 + 9 = 55 coefficients but
+    # only 10 regimes × 10 rows = 100 < 2·55 rows.
+    rng = np.random.default_rng(0)
+    scm = sample_polynomial_scm(K=9, rng=rng)
+    data = {r: scm.sample(10, intervened=r, rng=rng) for r in [(), *((a,) for a in scm.actions)]}
+    complete = {a: list(scm.actions[:k]) for k, a in enumerate(scm.actions)}
+    with pytest.raises(DataError, match="equation of the outcome has 55 coefficients"):
+        GaussianNoiseJointEstimator(dag=complete).fit(data)
+    # K = 5, 12 rows per regime (seed 5): enough rows on paper, but Σ̂ is singular.
+    rng = np.random.default_rng(5)
+    scm = sample_polynomial_scm(K=5, rng=rng)
+    data = {r: scm.sample(12, intervened=r, rng=rng) for r in [(), *((a,) for a in scm.actions)]}
+    dag = {a: list(scm.parents(a)) for a in scm.actions}
+    with pytest.warns(Warning), pytest.raises(DataError, match="singular"):
+        GaussianNoiseJointEstimator(dag=dag).fit(data)

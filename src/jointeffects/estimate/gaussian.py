@@ -141,7 +141,14 @@ class GaussianNoiseJointEstimator(RegimeEstimator):
                 f"action(s) {never} are intervened on in every regime, so their mechanisms "
                 "cannot be fitted; add observational data or a regime that leaves them observed"
             )
-        self._optimise(stats)
+        self._check_rows(stats, data.actions)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            try:
+                self._optimise(stats)
+            except (linalg.LinAlgError, np.linalg.LinAlgError, ValueError) as exc:
+                raise DataError(self._singular_message(stats)) from exc
+        if not (np.isfinite(self._theta).all() and np.isfinite(self._sigma).all()):
+            raise DataError(self._singular_message(stats))
         names = (*data.actions, data.outcome)
         self.covariance_ = pd.DataFrame(self._sigma, index=names, columns=names)
         self.coef_ = {
@@ -152,6 +159,26 @@ class GaussianNoiseJointEstimator(RegimeEstimator):
             )
             for j, name in enumerate(names)
         }
+
+    def _check_rows(self, stats: list[tuple[np.ndarray, int, np.ndarray]], actions: Any) -> None:
+        """Refuse equations observed on fewer rows than twice their number of coefficients."""
+        names = (*actions, "the outcome")
+        for j, exponents in enumerate(self._exponents):
+            rows = sum(n for observed, n, _ in stats if observed[j])
+            if rows < 2 * len(exponents):
+                raise DataError(
+                    f"{type(self).__name__}: the equation of {names[j]} has {len(exponents)} "
+                    f"coefficients but is observed on {rows} rows; at least "
+                    f"{2 * len(exponents)} are needed"
+                )
+
+    def _singular_message(self, stats: list[tuple[np.ndarray, int, np.ndarray]]) -> str:
+        rows = ", ".join(str(n) for _, n, _ in stats)
+        return (
+            f"{type(self).__name__} could not be fitted: the noise covariance or the design is "
+            f"singular with {rows} rows per regime; use more rows, squares=False, or a sparser "
+            "DAG"
+        )
 
     def _regime_stats(
         self, regime: Regime, X: np.ndarray, y: np.ndarray, index: dict[str, int]
@@ -176,6 +203,8 @@ class GaussianNoiseJointEstimator(RegimeEstimator):
             scatter += np.where(both, self._residual_scatter(M, theta), 0.0)
             count += both * n
         start = scatter / np.maximum(count, 1)
+        if not np.isfinite(start).all():
+            raise linalg.LinAlgError("the starting residual covariance is not finite")
         w, U = np.linalg.eigh((start + start.T) / 2)
         start = (U * np.maximum(w, 1e-8 * max(w.max(), 1e-12))) @ U.T
         tril = np.tril_indices(n_vars)
@@ -251,12 +280,17 @@ class GaussianNoiseJointEstimator(RegimeEstimator):
             H += W[:, self._eq] * M[:p, :p]
             b += (W * M[:p, p:]).sum(axis=1)
         # Jacobi scaling keeps the quadratic features' Gram matrix well conditioned.
+        if not (np.isfinite(H).all() and np.isfinite(b).all()):
+            raise linalg.LinAlgError("the GLS normal equations are not finite")
         d = np.sqrt(np.diag(H))
-        d[d == 0] = 1.0
+        d[~(d > 0)] = 1.0
+        scaled = H / np.outer(d, d)
         try:
-            return linalg.solve(H / np.outer(d, d), b / d, assume_a="pos") / d
+            return linalg.solve(scaled, b / d, assume_a="pos") / d
         except (linalg.LinAlgError, ValueError):
-            return np.linalg.lstsq(H / np.outer(d, d), b / d, rcond=None)[0] / d
+            if not np.isfinite(scaled).all():
+                raise
+            return np.linalg.lstsq(scaled, b / d, rcond=None)[0] / d
 
     def _residual_scatter(self, M: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """Σ_rows r rᵀ with r_j = v_j − θ_jᵀφ_j, from the cross product M of [Φ, V]."""
