@@ -184,6 +184,87 @@ def test_damaged_model_files(text, match, command, model, files, tmp_path):
     _expect_error([command, "--model", damaged, *extra, "--out", out], match, out)
 
 
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (None, r"model file '.*model.json' does not exist"),
+        (b"", r"not valid JSON \(truncated or edited\?\)"),
+        (b"\xff\xfe\x00binary", r"cannot read model file .*can't decode"),
+        (b"[1, 2]", r"must be a JSON object \(a jointeffects model file\)"),
+        (b'{"format": "jointeffects.model/2"}', r"format 'jointeffects.model/2' is not"),
+        (b'{"format": "jointeffects.model/1", "checksum": NaN}', r"holds NaN, which is not"),
+    ],
+)
+def test_unusable_model_files(content, match, files, tmp_path):
+    model = tmp_path / "model.json"
+    if content is not None:
+        model.write_bytes(content)
+    out = tmp_path / "pred.csv"
+    args = ["predict", "--model", model, "--at", files / "queries.csv", "--out", out]
+    _expect_error(args, match, out)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "match"),
+    [
+        ("--intervened", "", r"--intervened '' names no action; give actions like 'tv,search'"),
+        ("--intervened", " , ", r"names no action"),
+        ("--at", "missing.csv", r"file '.*missing.csv' does not exist"),
+        ("--out", "pred.txt", r"unknown table format '.txt'"),
+    ],
+)
+def test_bad_predict_options(option, value, match, model, files, tmp_path):
+    args = {"--model": model, "--at": files / "queries.csv", "--out": tmp_path / "pred.csv"}
+    args[option] = tmp_path / value if option in ("--at", "--out") else value
+    _expect_error(["predict", *(x for pair in args.items() for x in pair)], match, args["--out"])
+
+
+def test_bad_figure_format(model, tmp_path):
+    out = tmp_path / "curves.xyz"
+    _expect_error(["curves", "--model", model, "--out", out], r"Format 'xyz' is not supported", out)
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("example")
+    result = CliRunner().invoke(main, ["example", "marketing", "--out", str(folder), "--rows",
+                                       "100"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return folder / "spec.json"
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (None, r"cannot read SCM spec '.*spec.json': No such file"),
+        (b"\xff\xfe\x00binary", r"cannot read SCM spec '.*spec.json': it is not UTF-8"),
+        (b"{", r"'.*spec.json' is not valid JSON"),
+        (b"[1]", r"SCM spec '.*spec.json': an SCM spec must be a JSON object"),
+        (b'{"format": "jointeffects.scm/1"}', r"SCM spec '.*spec.json': missing field\(s\)"),
+    ],
+)
+@pytest.mark.parametrize("command", ["simulate", "curves"])
+def test_bad_scm_specs(content, match, command, model, tmp_path):
+    path = tmp_path / "spec.json"
+    if content is not None:
+        path.write_bytes(content)
+    if command == "simulate":
+        out = tmp_path / "sim.csv"
+        args = ["simulate", "--scm", path, "--out", out]
+    else:
+        out = tmp_path / "curves.png"
+        args = ["curves", "--model", model, "--truth", path, "--out", out]
+    _expect_error(args, match, out)
+
+
+def test_truth_with_other_actions_is_one_line(model, spec, tmp_path):
+    out = tmp_path / "curves.png"
+    result = _expect_error(["curves", "--model", model, "--truth", spec, "--out", out],
+                           r"--truth has actions \['tv', 'search', 'social', 'email'\]; the "
+                           r"model has \['tv', 'search'\]", out)  # fmt: skip
+    assert "Usage:" not in result.stderr
+
+
 def test_bad_report_pair_and_simulate_regime(model, files, tmp_path):
     out = tmp_path / "r.html"
     _expect_error(["report", "--model", model, "--pair", "tv,radio", "--out", out],

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from jointeffects.errors import DataError
+from jointeffects.errors import DataError, SpecError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,6 +73,20 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"file '{path}' has no data rows")
     return frame
+
+
+def read_scm(path: Path) -> Any:
+    """Load an SCM spec file (JSON); every failure is a one-line error naming the file."""
+    from jointeffects.simulate import load_scm
+
+    try:
+        return load_scm(path)
+    except UnicodeDecodeError:
+        raise SpecError(f"cannot read SCM spec '{path}': it is not UTF-8 (JSON) text") from None
+    except SpecError as exc:
+        if str(path) in str(exc):  # a read error already names the file
+            raise
+        raise SpecError(f"SCM spec '{path}': {exc}") from None
 
 
 @contextmanager

@@ -10,10 +10,12 @@ from jointeffects.cli.io import (
     file_option,
     model_option,
     out_option,
+    read_scm,
     read_table,
     save_figure,
     write_table,
 )
+from jointeffects.errors import DataError
 
 
 def _level(value: float | None) -> float | None:
@@ -56,6 +58,11 @@ def predict(
     est = model.estimator
     queries = read_table(at)
     names = None if intervened is None else [n.strip() for n in intervened.split(",") if n.strip()]
+    if names == []:
+        raise DataError(
+            f"--intervened '{intervened}' names no action; give actions like "
+            f"'{','.join(est.actions_[:2])}', or omit --intervened for the joint effect"
+        )
     table = model.predict_table(queries, intervened=names, level=interval)
     flags = extrapolation(model.diagnostics, queries, est.actions_)
     result = queries[list(est.actions_)].reset_index(drop=True)
@@ -106,12 +113,11 @@ def curves(
     """Per-action response curves: effect of each action, others at their medians."""
     from jointeffects.cli.plots import curves_figure, model_curves
     from jointeffects.estimate.serialize import load_model
-    from jointeffects.simulate import load_scm
 
     model = load_model(model_path)
-    scm = None if truth is None else load_scm(truth)
+    scm = None if truth is None else read_scm(truth)
     if scm is not None and tuple(scm.actions) != tuple(model.estimator.actions_):
-        raise click.UsageError(
+        raise DataError(
             f"--truth has actions {list(scm.actions)}; the model has "
             f"{list(model.estimator.actions_)}"
         )

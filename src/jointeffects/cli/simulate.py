@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from jointeffects.cli.io import file_option, out_option, write_table, write_text
+from jointeffects.cli.io import file_option, out_option, read_scm, write_table, write_text
 from jointeffects.errors import DataError
 
 EXAMPLES = ("marketing",)
@@ -49,9 +49,8 @@ def _intervened(regime: str, actions: tuple[str, ...]) -> tuple[str, ...]:
 def simulate(scm_path: Path, regime: str, rows: int, seed: int, out: Path) -> None:
     """Draw rows of one regime of a simulated SCM."""
     from jointeffects.estimate.data import regime_label
-    from jointeffects.simulate import load_scm
 
-    scm = load_scm(scm_path)
+    scm = read_scm(scm_path)
     intervened = _intervened(regime, tuple(scm.actions))
     frame = scm.sample(rows, intervened, rng=seed)
     write_table(frame, out)
