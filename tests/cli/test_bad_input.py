@@ -265,14 +265,10 @@ def test_truth_with_other_actions_is_one_line(model, spec, tmp_path):
     assert "Usage:" not in result.stderr
 
 
-def test_bad_report_pair_and_simulate_regime(model, files, tmp_path):
+def test_bad_report_pair_and_simulate_regime(model, files, spec, tmp_path):
     out = tmp_path / "r.html"
     _expect_error(["report", "--model", model, "--pair", "tv,radio", "--out", out],
                   r"--pair names unknown action 'radio'", out)  # fmt: skip
-    spec = tmp_path / "spec.json"
-    CliRunner().invoke(main, ["example", "marketing", "--out", str(tmp_path / "ex"), "--rows",
-                              "100"])  # fmt: skip
-    spec = tmp_path / "ex" / "spec.json"
     out = tmp_path / "sim.csv"
     _expect_error(["simulate", "--scm", spec, "--regime", "tv+emial", "--out", out],
                   r"names no action 'emial' \(did you mean 'email'\?\)", out)  # fmt: skip
