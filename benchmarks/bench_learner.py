@@ -14,15 +14,19 @@ default alphas, on a random smooth function plus noise, it prints side by side:
 - a streamed fit of --stream-n rows (chunks generated on the fly, never held): time, peak
   memory, and its prediction difference to an independent two-pass chunked computation of the
   pipeline's refit (exact means first, then the centred standardised Gram, Cholesky solve) at
-  the chosen alpha — scikit-learn itself cannot hold that design.
+  the chosen alpha — scikit-learn itself cannot hold that design;
+- the peak RSS of streamed fits of 10^6 and --stream-n rows, each in a fresh process: the
+  memory of a streamed fit must not grow with n (O(p² + chunk · p)).
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -146,6 +150,39 @@ def streamed(n: int, fn: SmoothFunction, Xq: np.ndarray) -> None:
     )
 
 
+def _status_mb(key: str) -> float:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith(f"{key}:"))
+    return int(line.split()[1]) / 1024
+
+
+def _streamed_in_fresh_process(n: int, seed: int) -> tuple[float, float, float]:
+    """Run in a spawned process: RSS before the fit (MB), fit seconds, peak RSS (MB)."""
+    fn = SmoothFunction(seed)
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # VmHWM restarts at the current resident set
+    before = _status_mb("VmRSS")
+    start = time.perf_counter()
+    PolynomialRidgeCV(DEGREE, ALPHAS, CV).fit_chunks(stream(n, fn), n_samples=n)
+    seconds = time.perf_counter() - start
+    return before, seconds, _status_mb("VmHWM")
+
+
+def streamed_rss(sizes: list[int], seed: int) -> None:
+    """Peak RSS of streamed fits, each in a fresh process: it must not grow with n."""
+    print(
+        f"\nstreamed fits, each in a fresh process (Linux VmRSS before the fit, VmHWM peak "
+        f"during it: resident memory including the interpreter and libraries; chunks of "
+        f"{STREAM_CHUNK:,} rows generated on the fly):"
+    )
+    print(f"{'n':>11} {'fit s':>7} {'RSS before fit':>15} {'peak RSS':>9} {'growth':>7}")
+    spawn = multiprocessing.get_context("spawn")
+    for n in sizes:
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            before, seconds, peak = pool.submit(_streamed_in_fresh_process, n, seed).result()
+        print(f"{n:>11,} {seconds:7.1f} {before:12.0f} MB {peak:6.0f} MB {peak - before:4.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-n", type=int, default=1_000_000)
@@ -167,6 +204,7 @@ def main() -> None:
         gram_floor(sizes[-1], fn, t_ours)
     if args.stream_n:
         streamed(args.stream_n, fn, Xq)
+        streamed_rss(sorted({min(10**6, args.stream_n), args.stream_n}), args.seed)
 
 
 if __name__ == "__main__":
