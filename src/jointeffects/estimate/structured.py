@@ -40,9 +40,11 @@ class StructuredEstimator(RegimeEstimator):
     ----------
     degrees : sequence of int, default=(1, 2, 3)
         Candidate polynomial degrees of φ_u and ψ_u; chosen by cross-validation.
-    alphas : sequence of float, default=logspace(-8, 0, 9)
+    alphas : sequence of float, default=logspace(-14, 0, 15)
         Candidate ridge penalties *per row*: the penalty on the standardised coefficients is
-        ``alpha · n_train``, so the grid keeps its meaning at every sample size.
+        ``alpha · n_train``, so the grid keeps its meaning at every sample size. The gated
+        design is nearly collinear, so even 10^-8 per row is a real penalty at 5·10^4 rows
+        per regime; the grid reaches 10^-14 so that CV can drop it.
     cv : int, default=3
         Folds for choosing degree and alpha (rows assigned at random within each regime).
     dag : mapping, optional
@@ -115,7 +117,7 @@ class StructuredEstimator(RegimeEstimator):
         self.x_mean_, self.x_scale_ = X_obs.mean(axis=0), X_obs.std(axis=0)
         self.x_scale_[self.x_scale_ == 0] = 1.0
         stats = self._fold_statistics(data)
-        alphas = np.logspace(-8, 0, 9) if self.alphas is None else np.asarray(self.alphas)
+        alphas = np.logspace(-14, 0, 15) if self.alphas is None else np.asarray(self.alphas)
         self.cv_mse_, self.degree_, self.alpha_ = _select(stats, self.design_, degrees, alphas)
         total = stats.sum(axis=0)
         keep = self.design_.degrees <= self.degree_
