@@ -12,7 +12,8 @@ Run ``python benchmarks/bench_experiment.py [--scms 3] [--parallel-scms 4] [--n 
      paper's 100 SCMs (target: <= 30 minutes on this 2-core machine);
    - held, 1 worker, 1 SCM: the same task with every estimator handed in-memory DataFrames
      (``can_stream`` patched off), for comparison;
-   - our estimator alone at --big-n (10^7) rows per regime, streamed: time and peak RSS.
+   - our estimator alone at --big-n (10^7) rows per training regime, streamed: time and peak
+     RSS, with a joint test set of 20 % of --n and of --big-n rows (the test set is held).
 
    Each row also gives the peak RSS of its worker processes (Linux ``VmHWM`` from the
    worker's start: resident memory, interpreter and libraries included), the mean
@@ -92,6 +93,10 @@ def summary(results: list[TaskResult]) -> tuple[dict[str, float], dict[str, floa
     return fit, err
 
 
+def summary_one(results: list[TaskResult], method: str) -> float:
+    return float(np.mean([v for m, k, v in results[0].rows if m == method and k == "rel_error"]))
+
+
 def experiment(args: argparse.Namespace) -> None:
     setting = Setting(K=5, n_obs=args.n, n_sint=args.n, n_base=args.n)
     print(
@@ -123,13 +128,18 @@ def experiment(args: argparse.Namespace) -> None:
         "estimate; target <= 30 m)"
     )
     if args.big_n:
-        big = Setting(K=5, n_obs=args.big_n, n_sint=args.big_n, n_base=args.big_n)
-        wall, results, rss = run([Task("fig2a", big, 0, args.seed, ("ours",))], 1)
         held = 6 * round(0.8 * args.big_n) * 6 * 8 / 2**20  # 6 regimes x (5 actions + Y)
         print(
-            f"ours alone at {args.big_n:,} rows per regime, streamed, 1 worker: {wall:.1f} s, "
-            f"peak RSS {rss:.0f} MB (its 6 training regimes would hold {held:.0f} MB)"
+            f"ours alone, {args.big_n:,} rows sampled per training regime (held, its 6 "
+            f"regimes would take {held:.0f} MB), streamed, 1 worker:"
         )
+        for n_base in (args.n, args.big_n):  # n_base sets the joint test set: 20 % of it, held
+            big = Setting(K=5, n_obs=args.big_n, n_sint=args.big_n, n_base=n_base)
+            wall, results, rss = run([Task("fig2a", big, 0, args.seed, ("ours",))], 1)
+            print(
+                f"  test set {big.n_test:>9,} rows: {wall:5.1f} s, peak RSS {rss:4.0f} MB, "
+                f"rel. error {summary_one(results, 'ours'):.3f}"
+            )
 
 
 def best_alternating(fns: list[Callable[[], Any]], repeat: int) -> list[float]:

@@ -15,6 +15,7 @@ from jointeffects.estimate import (
     ObservationalBaseline,
     PolynomialRidgeCV,
     PooledBaseline,
+    StructuredEstimator,
 )
 from jointeffects.estimate.data import RegimeChunks, as_regime_streams
 from jointeffects.simulate import sample_polynomial_scm
@@ -125,6 +126,8 @@ def test_dask_input_needs_a_learner_that_streams(scm):
         r"learner LinearRegression cannot fit from per-partition statistics.*\.compute\(\)",
     ):
         JointEffectEstimator(learner=LinearRegression()).fit(lazy)
+    with pytest.raises(DataError, match=r"but StructuredEstimator cannot fit from per-partition"):
+        StructuredEstimator().fit(lazy)
 
 
 def test_every_chunk_is_validated(scm):

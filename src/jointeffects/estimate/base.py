@@ -94,7 +94,9 @@ class RegimeEstimator(BaseEstimator):
                 self._fit_streams(streams)
                 self.n_rows_ = streams.rows()
                 return self
-            who = f"{type(self).__name__} with learner {type(self.learner).__name__}"
+            who, learner = type(self).__name__, getattr(self, "learner", None)
+            if not learner_streams(learner):
+                who += f" with learner {type(learner).__name__}"
             data = streams.to_regime_data(who)
         else:
             data = as_regime_data(datasets, outcome=outcome, regime_col=regime_col, actions=actions)
