@@ -2,11 +2,16 @@
 
 Implements and extends Kekić, Garrido Mejia & Schölkopf (ICML 2025), "Learning Joint
 Interventional Effects from Single-Variable Interventions in Additive Models".
+
+The names below are loaded on first use (PEP 562), so that ``import jointeffects`` and the
+command line start without importing scikit-learn, SciPy or pandas.
 """
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from jointeffects.errors import (
     DataError,
@@ -15,32 +20,77 @@ from jointeffects.errors import (
     SpecError,
     StoreError,
 )
-from jointeffects.estimate import (
-    AdditiveProjection,
-    GaussianNoiseJointEstimator,
-    JointEffectEstimator,
-    JointTopline,
-    ObservationalBaseline,
-    PolynomialRidgeCV,
-    PooledBaseline,
-    StructuredEstimator,
-    load_model,
-    recommend_allocation,
-    response_curves,
-    save_model,
-)
-from jointeffects.simulate import (
-    AdditiveSCM,
-    load_scm,
-    marketing_example,
-    sample_linear_scm,
-    sample_polynomial_scm,
-)
+
+if TYPE_CHECKING:
+    from jointeffects.estimate import (
+        AdditiveProjection,
+        GaussianNoiseJointEstimator,
+        JointEffectEstimator,
+        JointTopline,
+        ObservationalBaseline,
+        PolynomialRidgeCV,
+        PooledBaseline,
+        StructuredEstimator,
+        load_model,
+        recommend_allocation,
+        response_curves,
+        save_model,
+    )
+    from jointeffects.simulate import (
+        AdditiveSCM,
+        load_scm,
+        marketing_example,
+        sample_linear_scm,
+        sample_polynomial_scm,
+    )
 
 try:
     __version__ = version("jointeffects")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
+
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "AdditiveProjection",
+            "GaussianNoiseJointEstimator",
+            "JointEffectEstimator",
+            "JointTopline",
+            "ObservationalBaseline",
+            "PolynomialRidgeCV",
+            "PooledBaseline",
+            "StructuredEstimator",
+            "load_model",
+            "recommend_allocation",
+            "response_curves",
+            "save_model",
+        ),
+        "jointeffects.estimate",
+    ),
+    **dict.fromkeys(
+        (
+            "AdditiveSCM",
+            "load_scm",
+            "marketing_example",
+            "sample_linear_scm",
+            "sample_polynomial_scm",
+        ),
+        "jointeffects.simulate",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'jointeffects' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "AdditiveProjection",

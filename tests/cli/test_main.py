@@ -63,3 +63,20 @@ def test_unknown_command_is_a_usage_error():
     result = CliRunner().invoke(main, ["fitt"])
     assert result.exit_code == 2
     assert "No such command 'fitt'" in result.output
+
+
+def test_root_names_load_on_first_use_and_match_their_modules():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, jointeffects as j; "
+        "assert 'sklearn' not in sys.modules and 'pandas' not in sys.modules; "
+        "from jointeffects.estimate import JointEffectEstimator; "
+        "from jointeffects.simulate import load_scm; "
+        "assert j.JointEffectEstimator is JointEffectEstimator and j.load_scm is load_scm; "
+        "assert set(j.__all__) <= set(dir(j)); "
+        "missing = [n for n in j.__all__ if getattr(j, n, None) is None]; "
+        "assert not missing, missing"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
