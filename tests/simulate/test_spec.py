@@ -197,3 +197,7 @@ def test_unreadable_files(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(SpecError, match=r"'.*bad.json' is not valid JSON"):
         load_scm(bad)
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe\x00\x81 not text")
+    with pytest.raises(SpecError, match=r"'.*binary.json' is not a UTF-8 text file"):
+        load_scm(binary)
