@@ -25,3 +25,7 @@ class IdentificationError(JointEffectsError, ValueError):
 
 class StoreError(JointEffectsError, RuntimeError):
     """The experiment results store cannot be used (wrong folder, other run's config)."""
+
+
+class TaskError(JointEffectsError, RuntimeError):
+    """Experiment tasks failed; the finished ones are stored and a rerun resumes."""

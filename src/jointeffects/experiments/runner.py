@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from jointeffects.errors import SpecError
+from jointeffects.errors import SpecError, TaskError
 from jointeffects.experiments.settings import SCALES, get_figure
 from jointeffects.experiments.store import ResultsStore
 from jointeffects.experiments.tasks import Task, TaskResult, run_task
@@ -162,6 +162,7 @@ def _run(
     from tqdm import tqdm
 
     futures = [client.submit(run_task, task, pure=False) for task in todo]
+    task_of = {future.key: task for future, task in zip(futures, todo, strict=True)}
     with tqdm(
         total=total,
         initial=total - len(todo),
@@ -170,9 +171,24 @@ def _run(
         file=sys.stderr,
         disable=not progress,
     ) as bar:
+        failures: list[tuple[Task, BaseException]] = []
         for future in as_completed(futures):
-            result: TaskResult = future.result()
+            task = task_of[future.key]
+            try:
+                result: TaskResult = future.result()
+            except Exception as error:  # reported after the loop; the other tasks go on
+                failures.append((task, error))
+                continue
+            finally:
+                future.release()
             setting, index = result.task.key
             store.write_task(key, result.task.figure, setting, index, result.rows, result.seconds)
-            future.release()
             bar.update()
+    if failures:
+        first, cause = failures[0]
+        raise TaskError(
+            f"{len(failures)} of {len(todo)} tasks failed; the other "
+            f"{len(todo) - len(failures)} are stored in {store.path} and a rerun resumes from "
+            f"them. First failure (setting {first.key[0]}, SCM {first.key[1]}): "
+            f"{type(cause).__name__}: {cause}"
+        ) from cause
