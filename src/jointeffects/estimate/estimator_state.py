@@ -13,12 +13,11 @@ import numpy as np
 
 from jointeffects.errors import DataError
 from jointeffects.estimate.baselines import JointTopline, ObservationalBaseline, PooledBaseline
-from jointeffects.estimate.basis import GatedDesign
 from jointeffects.estimate.joint import JointEffectEstimator
 from jointeffects.estimate.jsonfield import Field
 from jointeffects.estimate.learner_state import floats, learner_state, read_learner
 from jointeffects.estimate.ridge import PolynomialRidgeCV
-from jointeffects.estimate.structured import StructuredEstimator
+from jointeffects.estimate.structured import StructuredEstimator, gated_design
 
 #: The single-learner estimators (baselines) by name.
 SINGLE = {c.__name__: c for c in (ObservationalBaseline, PooledBaseline, JointTopline)}
@@ -166,7 +165,7 @@ def _read_structured(f: Field, actions: list[str]) -> StructuredEstimator:
         random_state=p["random_state"].optional_int(),
     )
     s = f["structured"].obj(_STRUCTURED)
-    K, index = len(actions), {a: j for j, a in enumerate(actions)}
+    K = len(actions)
     est.blocks_ = _read_regimes(s["blocks"], actions)
     est.units_ = _read_regimes(s["units"], actions)
     anc = s["ancestors"].obj(tuple(actions))
@@ -176,12 +175,9 @@ def _read_structured(f: Field, actions: list[str]) -> StructuredEstimator:
         actions
     ):
         raise s["units"].bad("a partition of the actions matching 'identified'")
-    units = tuple(tuple(index[a] for a in unit) for unit in est.units_)
-    ancestors = tuple(
-        tuple(sorted({index[x] for a in unit for x in est.ancestors_[a]} - set(units[u])))
-        for u, unit in enumerate(est.units_)
+    est.design_ = gated_design(
+        actions, est.units_, est.ancestors_, identified, s["design_degree"].integer(1)
     )
-    est.design_ = GatedDesign(units, ancestors, identified, s["design_degree"].integer(1))
     est.degree_ = s["degree"].integer(1)
     keep = int(np.sum(est.design_.degrees <= est.degree_))
     est.coef_ = s["coef"].array((keep,))

@@ -87,7 +87,6 @@ class StructuredEstimator(RegimeEstimator):
     def _fit_regimes(self, data: RegimeData) -> None:
         require_regime(data, (), type(self).__name__)
         self.blocks_ = experiment_blocks(data)
-        index = {a: j for j, a in enumerate(data.actions)}
         covered = {a for b in self.blocks_ for a in b}
         self.units_ = (*self.blocks_, *((a,) for a in data.actions if a not in covered))
         if self.dag is not None:
@@ -102,16 +101,13 @@ class StructuredEstimator(RegimeEstimator):
             self.ancestors_, self.structure_tests_ = discover_ancestors(
                 data, self.blocks_, level=self.level
             )
-        units = tuple(tuple(index[a] for a in unit) for unit in self.units_)
-        ancestors = tuple(
-            tuple(sorted({index[x] for a in unit for x in self.ancestors_[a]} - set(units[u])))
-            for u, unit in enumerate(self.units_)
-        )
         identified = tuple(unit in self.blocks_ for unit in self.units_)
         degrees = sorted({int(d) for d in self.degrees})
         if not degrees or degrees[0] < 1:
             raise DataError(f"degrees must be positive integers, got {list(self.degrees)}")
-        self.design_ = GatedDesign(units, ancestors, identified, degrees[-1])
+        self.design_ = gated_design(
+            data.actions, self.units_, self.ancestors_, identified, degrees[-1]
+        )
         # Polynomials of standardised actions: same span, better conditioned Gram matrices.
         X_obs = data.regimes[()][0]
         self.x_mean_, self.x_scale_ = X_obs.mean(axis=0), X_obs.std(axis=0)
@@ -165,6 +161,23 @@ class StructuredEstimator(RegimeEstimator):
         """The ancestor relation used, one row per (ancestor, action) edge of the closure."""
         rows = [(a, b) for b, ancs in self.ancestors_.items() for a in ancs]
         return pd.DataFrame(rows, columns=["ancestor", "action"])
+
+
+def gated_design(
+    actions: Sequence[str],
+    units: Sequence[Sequence[str]],
+    ancestors: Mapping[str, Sequence[str]],
+    identified: Sequence[bool],
+    degree: int,
+) -> GatedDesign:
+    """The design of units (blocks or actions) with their ancestors, by column index."""
+    index = {a: j for j, a in enumerate(actions)}
+    columns = tuple(tuple(index[a] for a in unit) for unit in units)
+    outside = tuple(
+        tuple(sorted({index[x] for a in unit for x in ancestors[a]} - set(columns[u])))
+        for u, unit in enumerate(units)
+    )
+    return GatedDesign(columns, outside, tuple(identified), degree)
 
 
 def _moments(
