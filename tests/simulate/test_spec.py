@@ -199,5 +199,5 @@ def test_unreadable_files(tmp_path):
         load_scm(bad)
     binary = tmp_path / "binary.json"
     binary.write_bytes(b"\xff\xfe\x00\x81 not text")
-    with pytest.raises(SpecError, match=r"'.*binary.json' is not a UTF-8 text file"):
+    with pytest.raises(SpecError, match=r"cannot read SCM spec '.*binary.json': it is not UTF-8"):
         load_scm(binary)

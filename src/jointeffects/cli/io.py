@@ -81,8 +81,6 @@ def read_scm(path: Path) -> Any:
 
     try:
         return load_scm(path)
-    except UnicodeDecodeError:
-        raise SpecError(f"cannot read SCM spec '{path}': it is not UTF-8 (JSON) text") from None
     except SpecError as exc:
         if str(path) in str(exc):  # a read error already names the file
             raise

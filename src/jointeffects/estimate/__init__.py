@@ -5,7 +5,7 @@ from __future__ import annotations
 from jointeffects.estimate.allocation import Allocation, recommend_allocation
 from jointeffects.estimate.baselines import JointTopline, ObservationalBaseline, PooledBaseline
 from jointeffects.estimate.curves import plot_response_curves, response_curves
-from jointeffects.estimate.data import RegimeData, as_regime_data
+from jointeffects.estimate.data import RegimeChunks, RegimeData, as_regime_data
 from jointeffects.estimate.diagnostics import Diagnostics, additivity_check, support_diagnostics
 from jointeffects.estimate.gaussian import GaussianNoiseJointEstimator
 from jointeffects.estimate.intervals import IntervalWarning, bootstrap_intervals, sandwich_intervals
@@ -38,6 +38,7 @@ __all__ = [
     "ObservationalBaseline",
     "PolynomialRidgeCV",
     "PooledBaseline",
+    "RegimeChunks",
     "RegimeData",
     "as_regime_data",
 ]
