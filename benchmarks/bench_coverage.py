@@ -6,7 +6,10 @@ share of joint queries whose interval holds the exact ``scm.joint_effect``:
 
 - paper/percentile, paper/basic: JointEffectEstimator (the paper's cubic ridge per regime),
   regime bootstrap (rows resampled within each regime), percentile and basic intervals
-- structured/sandwich: StructuredEstimator (ancestors learned), analytic HC1 sandwich
+- structured/sandwich: StructuredEstimator (ancestors learned), analytic HC1 sandwich widened
+  by the degree-spread bias term and flagged when the residual specification test rejects
+  (``sandwich_intervals`` defaults)
+- structured/conditional: the plain model-conditional sandwich (``misspecification=False``)
 - structured/boot: the same estimator, bootstrap percentile (small sizes only: slow)
 
 ``cover`` is over all queries, ``cover_trusted`` over those the ``trusted`` flag keeps
@@ -47,7 +50,14 @@ def run_one(args: argparse.Namespace, family: str, n: int, s: int) -> list[dict]
     runs = {
         "structured/sandwich": lambda: sandwich_intervals(
             StructuredEstimator(random_state=0), data, queries, level=args.level
-        )
+        ),
+        "structured/conditional": lambda: sandwich_intervals(
+            StructuredEstimator(random_state=0),
+            data,
+            queries,
+            level=args.level,
+            misspecification=False,
+        ),
     }
     if n <= args.boot_max:
         for method in ("percentile", "basic"):

@@ -26,9 +26,13 @@ import pandas as pd
 from jointeffects.errors import DataError
 from jointeffects.estimate.intervals import (
     MIN_TRUSTED_ROWS,
+    SPEC_LEVEL,
+    add_note,
     bootstrap_draws,
+    degree_neighbour,
     interval_table,
     linear_rows,
+    misspecification_note,
     normal_table,
     refit,
     regime_data,
@@ -53,6 +57,7 @@ def response_curves(
     random_state: int | np.random.Generator | None = None,
     outcome: str = "Y",
     min_rows: int = MIN_TRUSTED_ROWS,
+    misspecification: bool = True,
 ) -> pd.DataFrame:
     """Response curves φ_k(a_k) of a fitted estimator, centred at the observational medians.
 
@@ -73,6 +78,10 @@ def response_curves(
         "auto": the analytic sandwich for a StructuredEstimator, the bootstrap otherwise.
     level, n_boot, random_state, outcome, min_rows
         As for :func:`~jointeffects.estimate.intervals.bootstrap_intervals`.
+    misspecification : bool, default=True
+        Sandwich only: widen by the degree-spread bias term and flag every row when the
+        residual specification test rejects, as in
+        :func:`~jointeffects.estimate.intervals.sandwich_intervals`.
 
     Returns
     -------
@@ -118,6 +127,7 @@ def response_curves(
         labels += [action] * len(points)
     Q = np.concatenate(blocks)
     joint = fitted.predict(Q)
+    misfit = ""
     if intervals == "bootstrap":
         assert data is not None
         _, draws = bootstrap_draws(estimator, data, [(Q, None)], n_boot, random_state)
@@ -128,11 +138,17 @@ def response_curves(
         contrast = rows[1:] - rows[:1]
         cov = sandwich_covariance(fitted, data)
         se = np.sqrt(np.einsum("ij,jk,ik->i", contrast, cov, contrast))
-        table = normal_table(joint[1:] - joint[0], se, level)
+        bias = np.zeros(len(se))
+        if misspecification:
+            other = degree_neighbour(fitted, data).predict(Q)
+            bias = np.abs((joint[1:] - joint[0]) - (other[1:] - other[0]))
+            misfit = misspecification_note(fitted, data, SPEC_LEVEL)
+        table = normal_table(joint[1:] - joint[0], np.sqrt(se**2 + bias**2), level)
     else:
         nan = np.full(len(Q) - 1, np.nan)
         table = pd.DataFrame({"estimate": joint[1:] - joint[0], "lower": nan, "upper": nan})
     notes = untrusted_notes(data, Q[1:], min_rows) if data is not None else np.full(len(Q) - 1, "")
+    notes = add_note(notes, misfit)
     out = pd.DataFrame(
         {
             "action": labels,
