@@ -11,7 +11,6 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from jointeffects.errors import DataError
 from jointeffects.estimate import JointEffectEstimator
-from jointeffects.estimate.curves import response_curves
 from jointeffects.estimate.intervals import (
     IntervalWarning,
     bootstrap_intervals,
@@ -139,9 +138,6 @@ def test_a_detectably_misspecified_model_flags_every_interval():
         table = sandwich_intervals(est, data, X)
     assert not table["trusted"].any()
     assert table["note"].str.startswith("model misspecified (residual test chi2=").all()
-    with pytest.warns(IntervalWarning, match=r"model misspecified"):
-        curves = response_curves(est, data, grid=5)
-    assert not curves["trusted"].any()
     with pytest.warns(IntervalWarning, match=r"extrapolation"):  # the only flag left
         plain = sandwich_intervals(est, data, X, misspecification=False)
     assert plain["trusted"].mean() > 0.5

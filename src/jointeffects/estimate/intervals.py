@@ -4,12 +4,15 @@ The bootstrap resamples rows with replacement *within each regime* (the regimes 
 independent samples of fixed sizes) and refits a clone of the estimator, so it works for any
 :class:`~jointeffects.estimate.base.RegimeEstimator`. The structure-aware estimator is linear
 in its parameters and also has an analytic, heteroskedasticity-robust sandwich interval
-(:func:`sandwich_intervals`) computed in one streaming pass over the rows.
+(:func:`sandwich_intervals`) computed in one streaming pass over the rows, widened by a
+misspecification term (the spread to a fit one degree richer).
 
 Intervals are flagged as not trustworthy (column ``trusted`` False, plus an
 :class:`IntervalWarning`) where the resampling argument breaks down: a regime with fewer
 than ``min_rows`` rows, or a query outside the range of the training data of some regime
-(the learners then extrapolate and the spread of refits says nothing about the bias).
+(the learners then extrapolate and the spread of refits says nothing about the bias); the
+sandwich intervals also when a residual specification test finds the structured model wrong
+(its bias then does not shrink with n while the band does).
 """
 
 from __future__ import annotations
@@ -281,12 +284,19 @@ def sandwich_intervals(
 
     - a bias term ``bias`` = |f̂_d(x) − f̂_{d+1}(x)|, the change of the prediction when the
       chosen degree d is raised by one (refitted, alpha by CV); the half-width is
-      z·√(se² + bias²). It captures part of the bias only (measured: coverage 0.53 → 0.73
-      at 10^5 rows per regime, logistic noise).
+      z·√(se² + bias²). Alone it captures part of the bias only (measured on 8 SCMs,
+      logistic noise, 10^5 rows per regime: coverage 0.53 → 0.73). It costs one more fit
+      (of degree d+1: about 1.5 fits' time).
     - a residual specification test (:func:`specification_test`): if it rejects at
       ``spec_level``, every interval is flagged as not trustworthy (``trusted`` False, a
       note and an :class:`IntervalWarning`), because the remaining bias is then of the order
       of the band or larger. No narrow band of a detectably wrong model goes unflagged.
+
+    Measured together (benchmarks/bench_coverage.py, K=5, paper's family, 12 SCMs per cell,
+    500 to 10^5 rows per regime): nominal 90 % covered 0.86-0.96 of the *trusted* queries
+    for Gaussian, uniform and logistic noise (plain sandwich: 0.53-0.96); the share flagged
+    grows with n where the misfit becomes visible (logistic: 58 % trusted at 500, 33 % at
+    10^5, extrapolated queries included).
 
     Parameters
     ----------
