@@ -186,9 +186,10 @@ def _run(
             bar.update()
     if failures:
         first, cause = failures[0]
+        reason = (str(cause).strip().splitlines() or [""])[0]
         raise TaskError(
             f"{len(failures)} of {len(todo)} tasks failed; the other "
             f"{len(todo) - len(failures)} are stored in {store.path} and a rerun resumes from "
             f"them. First failure (setting {first.key[0]}, SCM {first.key[1]}): "
-            f"{type(cause).__name__}: {cause}"
+            f"{type(cause).__name__}: {reason}"
         ) from cause
