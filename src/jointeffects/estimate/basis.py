@@ -30,14 +30,18 @@ def monomial_exponents(variables: tuple[int, ...], degree: int) -> list[dict[int
     return out
 
 
-def polynomial_columns(X: np.ndarray, variables: tuple[int, ...], degree: int) -> np.ndarray:
-    """Columns of X's monomials of degree 1..degree in ``variables``: shape (n, n_monomials)."""
-    exps = monomial_exponents(variables, degree)
-    out = np.ones((len(X), len(exps)))
-    for j, powers in enumerate(exps):
+def monomial_columns(X: np.ndarray, exponents: list[dict[int, int]]) -> np.ndarray:
+    """Columns of X's monomials given as {column: power} ({} is the constant): (n, len)."""
+    out = np.ones((len(X), len(exponents)))
+    for j, powers in enumerate(exponents):
         for v, p in powers.items():
             out[:, j] *= X[:, v] ** p
     return out
+
+
+def polynomial_columns(X: np.ndarray, variables: tuple[int, ...], degree: int) -> np.ndarray:
+    """Columns of X's monomials of degree 1..degree in ``variables``: shape (n, n_monomials)."""
+    return monomial_columns(X, monomial_exponents(variables, degree))
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from jointeffects.errors import DataError
 from jointeffects.estimate.base import RegimeEstimator
-from jointeffects.estimate.basis import monomial_exponents
+from jointeffects.estimate.basis import monomial_columns, monomial_exponents
 from jointeffects.estimate.data import Regime, RegimeData, as_regime_data
 from jointeffects.estimate.structure import ancestors_from_dag
 
@@ -190,7 +190,7 @@ class GaussianNoiseJointEstimator(RegimeEstimator):
         return observed, len(y), Z.T @ Z
 
     def _design(self, X: np.ndarray) -> np.ndarray:
-        return np.column_stack([_monomials(X, e) for e in self._exponents])
+        return np.column_stack([monomial_columns(X, e) for e in self._exponents])
 
     def _optimise(self, stats: list[tuple[np.ndarray, int, np.ndarray]]) -> None:
         n_vars = len(self._exponents)
@@ -347,14 +347,6 @@ def _exponents(variables: tuple[int, ...], squares: bool) -> list[dict[int, int]
     """φ's monomials: the constant, then degree 1 and 2 (squares only if asked)."""
     quadratic = monomial_exponents(variables, 2)
     return [{}, *(e for e in quadratic if squares or max(e.values()) == 1)]
-
-
-def _monomials(X: np.ndarray, exponents: list[dict[int, int]]) -> np.ndarray:
-    out = np.ones((len(X), len(exponents)))
-    for c, powers in enumerate(exponents):
-        for v, power in powers.items():
-            out[:, c] *= X[:, v] ** power
-    return out
 
 
 def _feature_name(powers: dict[int, int], actions: tuple[str, ...]) -> str:
