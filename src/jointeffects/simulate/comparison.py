@@ -34,6 +34,7 @@ import numpy as np
 from jointeffects.simulate.families import (
     calibrated_scm,
     check_family_arguments,
+    monomials,
     sample_polynomial_scm,
 )
 from jointeffects.simulate.scm import AdditiveSCM
@@ -148,21 +149,14 @@ def _linear(kind: str, K: int) -> list[Powers]:
 def _parents(k: int, edge_prob: float, order: int, gen: np.random.Generator) -> list[Powers]:
     """Monomials of degree 1..order in a random parent set of action k (edges j < k)."""
     parents = [f"A{j}" for j in range(k) if gen.random() < edge_prob]
-    out = []
-    for degree in range(1, order + 1):
-        for combo in itertools.combinations_with_replacement(parents, degree):
-            powers: Powers = {}
-            for v in combo:
-                powers[v] = powers.get(v, 0) + 1
-            out.append(powers)
-    return out
+    return monomials(parents, 1, order)
 
 
-def _terms(monomials: Sequence[Powers], gen: np.random.Generator, total: float = 1.0) -> list:
+def _terms(powers: Sequence[Powers], gen: np.random.Generator, total: float = 1.0) -> list:
     """Terms with N(0, 1) coefficients normalised to Σ|coef| = ``total``."""
-    coefs = gen.normal(0.0, 1.0, len(monomials))
+    coefs = gen.normal(0.0, 1.0, len(powers))
     coefs = total * coefs / np.abs(coefs).sum()
-    return [{"coef": float(c), "powers": dict(p)} for c, p in zip(coefs, monomials, strict=True)]
+    return [{"coef": float(c), "powers": dict(p)} for c, p in zip(coefs, powers, strict=True)]
 
 
 def _spec(

@@ -175,16 +175,21 @@ def _random_terms(
     constant: bool,
 ) -> list[dict[str, Any]]:
     """Every monomial of total degree <= order (>= 1 unless ``constant``), Σ|coef| = 1."""
-    low = 0 if constant else 1
-    # combinations_with_replacement keeps this polynomial in the number of variables.
-    powers = [
-        np.bincount(np.asarray(combo, dtype=int), minlength=len(variables))
-        for degree in range(low, order + 1)
-        for combo in itertools.combinations_with_replacement(range(len(variables)), degree)
-    ]
+    powers = monomials(variables, 0 if constant else 1, order)
     coefs = rng.normal(0.0, coef_std, len(powers))
     coefs = coefs / np.abs(coefs).sum()
-    return [
-        {"coef": float(c), "powers": {v: int(e) for v, e in zip(variables, p, strict=True) if e}}
-        for c, p in zip(coefs, powers, strict=True)
-    ]
+    return [{"coef": float(c), "powers": p} for c, p in zip(coefs, powers, strict=True)]
+
+
+def monomials(variables: Sequence[str], low: int, high: int) -> list[dict[str, int]]:
+    """Every monomial of total degree low..high in ``variables``, as {variable: power}.
+
+    Ordered by degree, then as :func:`itertools.combinations_with_replacement` (which keeps
+    the count polynomial in the number of variables); powers follow the variables' order.
+    """
+    out = []
+    for degree in range(low, high + 1):
+        for combo in itertools.combinations_with_replacement(range(len(variables)), degree):
+            counts = np.bincount(np.asarray(combo, dtype=int), minlength=len(variables))
+            out.append({v: int(e) for v, e in zip(variables, counts, strict=True) if e})
+    return out
