@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from jointeffects.estimate import JointEffectEstimator
+from jointeffects.estimate import allocation
 from jointeffects.estimate.allocation import recommend_allocation, split
 from jointeffects.estimate.structured import StructuredEstimator
 from jointeffects.simulate import sample_polynomial_scm
@@ -45,7 +46,10 @@ def run_one(K: int, per_regime: int, name: str, s: int, args: argparse.Namespace
         n_pilot = max(int(args.pilot_share * budget / (K + 1)), 100)
         regimes = [(), *((a,) for a in scm.actions)]
         pilot = {r: scm.sample(n_pilot, intervened=r, rng=rng) for r in regimes}
-    advice = recommend_allocation(K, budget, name, pilot=pilot, random_state=s)
+    advice = recommend_allocation(
+        K, budget, name, pilot=pilot, random_state=s, how=args.how, n_sim=args.n_sim,
+        grid=GRID if args.how == "simulation" else allocation.RATIOS,
+    )
     out = {"K": K, "method": name, "scm": s, "advised ratio": advice.ratio}
     # Common random numbers: every split takes prefixes of the same regime samples, so the
     # comparison between splits is not drowned by data noise.
@@ -70,6 +74,8 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["paper", "structured"])
     parser.add_argument("--pilot-share", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--how", default="auto", choices=["auto", "sandwich", "simulation"])
+    parser.add_argument("--n-sim", type=int, default=20)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     rows = []

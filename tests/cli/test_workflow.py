@@ -74,11 +74,15 @@ def test_predict_writes_predictions_with_intervals_and_extrapolation(example, fi
                  0.9, "--out", out)  # fmt: skip
     table = pd.read_csv(out)
     queries = pd.read_csv(example / "queries.csv")
-    assert list(table.columns) == [*CHANNELS, "prediction", "lower", "upper", "extrapolation"]
+    columns = ["prediction", "lower", "upper", "trusted", "note", "extrapolation"]
+    assert list(table.columns) == [*CHANNELS, *columns]
     assert table[list(CHANNELS)].equals(queries)
     # only the last plan (tv far beyond the data) is outside the common support
     assert table["extrapolation"].tolist() == [False] * (len(table) - 1) + [True]
+    assert table["trusted"].tolist() == (~table["extrapolation"]).tolist()
+    assert table["note"].iloc[-1] == "extrapolation (outside the common support)"
     assert "1 row(s) outside the common support" in result.output
+    assert f"1 of {len(table)} intervals are not trustworthy" in result.output
     assert np.all(table["lower"] <= table["prediction"]) and np.all(
         table["prediction"] <= table["upper"]
     )
@@ -164,13 +168,25 @@ def test_structured_estimator_stores_sandwich_intervals(example, tmp_path):
     model = tmp_path / "structured.json"
     result = run("fit", "--outcome", "sales", *data, "--estimator", "structured", "--degree", 2,
                  "--out", model)  # fmt: skip
-    assert "sandwich covariance stored" in result.output
+    assert "sandwich covariance and bias term (fit of degree 3) stored" in result.output
     assert "not checked; pass --validate-with" in result.output
     out = tmp_path / "p.parquet"
     run("predict", "--model", model, "--at", example / "queries.csv", "--interval", 0.8,
         "--out", out)  # fmt: skip
     table = pd.read_parquet(out)
     assert np.all(table["upper"] - table["lower"] > 0)
+    assert "specification test passes" in result.output
+    assert table["trusted"].tolist() == (~table["extrapolation"]).tolist()
+    # A straight line cannot follow the example's saturating curves: the residual test at fit
+    # rejects, and every interval of that model is flagged rather than shown as a clean band.
+    line = tmp_path / "line.json"
+    result = run("fit", "--outcome", "sales", *data, "--estimator", "structured", "--degree", 1,
+                 "--out", line)  # fmt: skip
+    assert "specification test REJECTS: model misspecified (residual test chi2=" in result.output
+    result = run("predict", "--model", line, "--at", example / "queries.csv", "--interval", 0.8,
+                 "--out", out)  # fmt: skip
+    assert f"{len(table)} of {len(table)} intervals are not trustworthy" in result.output
+    assert pd.read_parquet(out)["note"].str.startswith("model misspecified").all()
 
 
 def test_long_table_with_regime_column(example, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from jointeffects.estimate import (
     as_regime_data,
 )
 from jointeffects.estimate.diagnostics import additivity_check, support_diagnostics
+from jointeffects.estimate.intervals import IntervalWarning, sandwich_intervals
 from jointeffects.estimate.polystats import monomial_powers
 from jointeffects.estimate.serialize import (
     FORMAT,
@@ -121,6 +123,42 @@ def test_intervals_survive_the_round_trip(kind, data, queries, tmp_path):
         assert a.equals(b)
         assert np.all(a["lower"] <= a["upper"])
     assert after.uncertainty.method == ("bootstrap" if kind == "paper" else "sandwich")
+    assert set(a.columns) == {"prediction", "lower", "upper", "trusted", "note"}
+
+
+def test_saved_structured_band_equals_the_library_sandwich(data, queries, tmp_path):
+    # The file keeps the bias term (fit one degree richer) and the specification verdict, so
+    # a loaded model gives sandwich_intervals' band, not the narrower model-conditional one.
+    train = _train(data)
+    fitted = _fit(StructuredEstimator(degrees=(1, 2), random_state=0), data)
+    diagnostics = support_diagnostics(data)
+    save_model(fitted, tmp_path / "m.json", diagnostics, fit_uncertainty(fitted, train))
+    loaded = load_model(tmp_path / "m.json")
+    table = loaded.predict_table(queries, level=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IntervalWarning)
+        library = sandwich_intervals(fitted, train, queries, level=0.9)
+        plain = sandwich_intervals(fitted, train, queries, level=0.9, misspecification=False)
+    np.testing.assert_allclose(table["prediction"], library["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(table[["lower", "upper"]], library[["lower", "upper"]], rtol=1e-9)
+    assert (library["bias"] > 0).all() and (library["upper"] > plain["upper"]).all()
+    misfit = library["note"].str.startswith("model misspecified").all()
+    assert (loaded.uncertainty.misfit != "") == misfit
+    assert loaded.uncertainty.neighbour.degree_ == fitted.degree_ + 1
+
+
+def test_a_misspecified_saved_model_flags_every_interval(tmp_path):
+    # As in test_intervals: a straight line fitted to a quadratic SCM fails the residual test.
+    scm = sample_polynomial_scm(2, 2, n_calibration=5000)
+    train = as_regime_data(regimes(scm, 500, 0), outcome=scm.outcome)
+    est = StructuredEstimator(degrees=(1,), dag={a: scm.parents(a) for a in scm.actions})
+    fitted = est.fit(dict(train.regimes), actions=train.actions, outcome=train.outcome)
+    uncertainty = fit_uncertainty(fitted, train)
+    assert uncertainty.misfit.startswith("model misspecified (residual test chi2=")
+    save_model(fitted, tmp_path / "m.json", support_diagnostics(train), uncertainty)
+    table = load_model(tmp_path / "m.json").predict_table(np.zeros((3, 2)), level=0.9)
+    assert not table["trusted"].any()
+    assert table["note"].str.startswith("model misspecified").all()
 
 
 def test_diagnostics_round_trip(scm, data, tmp_path):
@@ -182,7 +220,7 @@ def _learner(p):
         (lambda p: _learner(p).pop("scale"), r"learner' lacks \['scale'\]"),
         (lambda p: p["estimator"].__setitem__("pickle", "x"), r"unknown key\(s\) \['pickle'\]"),
         (lambda p: p["estimator"].__setitem__("kind", "Other"), "kind' must be one of"),
-        (lambda p: p.__setitem__("format", "jointeffects.model/2"), "format 'jointeffects.model/2"),
+        (lambda p: p.__setitem__("format", "jointeffects.model/9"), "format 'jointeffects.model/9"),
         (lambda p: p["estimator"]["models"].pop(), "one learner per regime"),
         (lambda p: p["estimator"]["regimes"][0].__setitem__("rows", -3), r"regimes\[0\]\.rows"),
         (lambda p: p["diagnostics"]["lower"].pop("A1"), r"diagnostics\.lower' lacks \['A1'\]"),

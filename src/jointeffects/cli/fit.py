@@ -94,7 +94,11 @@ def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
     elif uncertainty.method == "bootstrap":
         lines.append(f"intervals: {len(uncertainty.replicates)} bootstrap refits stored")
     else:
-        lines.append("intervals: sandwich covariance stored")
+        lines.append(
+            "intervals: sandwich covariance and bias term (fit of degree "
+            f"{uncertainty.neighbour.degree_}) stored; specification test "
+            + (f"REJECTS: {uncertainty.misfit}" if uncertainty.misfit else "passes")
+        )
     return lines
 
 

@@ -33,7 +33,8 @@ def model_curves(model: SavedModel, points: int = 41, level: float | None = 0.9)
     Returns
     -------
     DataFrame with columns action, value, effect, lower, upper, extrapolation,
-    reference_effect (see ``response_curves``).
+    reference_effect (see ``response_curves``), and with intervals also trusted and note
+    (see :meth:`~jointeffects.estimate.saved_model.SavedModel.predict_table`).
     """
     from jointeffects.estimate.curves import response_curves
 
@@ -48,12 +49,13 @@ def model_curves(model: SavedModel, points: int = 41, level: float | None = 0.9)
     for j, action in enumerate(est.actions_):
         mask = (curves["action"] == action).to_numpy()
         Q[mask, j] = curves.loc[mask, "value"].to_numpy()
-    if level is not None and model.uncertainty is not None:
-        table = model.predict_table(Q, level=level, base=ref)
-        curves["lower"], curves["upper"] = table["lower"].to_numpy(), table["upper"].to_numpy()
     from jointeffects.estimate.diagnostics import extrapolation
 
     curves.insert(5, "extrapolation", extrapolation(diag, Q, est.actions_))
+    if level is not None and model.uncertainty is not None:
+        table = model.predict_table(Q, level=level, base=ref)
+        for column in ("lower", "upper", "trusted", "note"):
+            curves[column] = table[column].to_numpy()
     return curves
 
 

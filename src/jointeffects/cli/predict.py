@@ -44,8 +44,8 @@ def _level(value: float | None) -> float | None:
     help="Add lower/upper columns of a pointwise interval at this level, e.g. 0.9.",
 )
 @out_option(
-    "Predictions file (CSV or Parquet): the query columns, prediction, [lower, upper,] "
-    "extrapolation."
+    "Predictions file (CSV or Parquet): the query columns, prediction, [lower, upper, "
+    "trusted, note,] extrapolation."
 )
 def predict(
     model_path: Path, at: Path, intervened: str | None, interval: float | None, out: Path
@@ -81,7 +81,23 @@ def predict(
             for a in est.actions_
         )
     )
+    if interval is not None:
+        _echo_untrusted(result)
     click.echo(f"wrote {out}")
+
+
+def _echo_untrusted(table: object) -> None:
+    """One line on the intervals flagged as not trustworthy (columns trusted/note), if any."""
+    import pandas as pd
+
+    assert isinstance(table, pd.DataFrame)
+    bad = ~table["trusted"].to_numpy(dtype=bool)
+    if bad.any():
+        reasons = "; ".join(dict.fromkeys(n for n in table.loc[bad, "note"] for n in n.split("; ")))
+        click.echo(
+            f"{int(bad.sum())} of {len(table)} intervals are not trustworthy (column 'note'): "
+            + reasons
+        )
 
 
 @click.command()
@@ -132,4 +148,6 @@ def curves(
             f"to {part['effect'].iloc[-1]:+.3g} at {part['value'].iloc[-1]:.3g} "
             f"(max {top['effect']:+.3g} at {top['value']:.3g})"
         )
+    if "trusted" in table:
+        _echo_untrusted(table)
     click.echo(f"wrote {out}" + (f" and {csv_path}" if csv_path else ""))

@@ -97,6 +97,7 @@ def recommend_allocation(
     n_sim: int = 20,
     random_state: int | np.random.Generator | None = None,
     outcome: str = "Y",
+    how: str = "auto",
 ) -> Allocation:
     """Split ``budget`` rows into observational rows and K equal experiments.
 
@@ -121,6 +122,9 @@ def recommend_allocation(
         Bootstrap fits per regime ("paper" with a pilot); simulated fits per grid point.
     random_state : int, Generator or None
     outcome : str, default="Y"
+    how : {"auto", "sandwich", "simulation"}, default="auto"
+        For a structured estimator: "sandwich" (analytic variance from the pilot's moments) or
+        "simulation" (refits on data simulated from the pilot fit); "auto" = "simulation".
 
     Returns
     -------
@@ -150,10 +154,14 @@ def recommend_allocation(
         v = _regime_variances(data, ((), *blocks), learner, queries, n_boot, rng)
         return _paper_rule(K, budget, v, "pilot variance")
     ratios = np.asarray(grid, dtype=float)
+    if how not in ("auto", "sandwich", "simulation"):
+        raise DataError(f"how={how!r} is not one of 'auto', 'sandwich', 'simulation'")
     if kind == "structured":
         from jointeffects.estimate.structured import StructuredEstimator
 
-        est = StructuredEstimator() if isinstance(estimator, str) else estimator
+        estimator = StructuredEstimator() if isinstance(estimator, str) else estimator
+    if kind == "structured" and how == "sandwich":
+        est = estimator
         errors = _sandwich_errors(structured_fit(est, data), data, blocks, budget, ratios, queries)
         return _best(K, budget, ratios, errors, "sandwich")
     errors = _simulated_errors(estimator, data, blocks, budget, ratios, queries, n_sim, rng)

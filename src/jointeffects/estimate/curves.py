@@ -242,6 +242,9 @@ def plot_response_curves(
 ) -> Any:
     """Draw each action's curve with its interval band; optionally the simulator's truth.
 
+    Where the curves' ``trusted`` column is False the band is drawn hatched grey and labelled
+    "not trustworthy" (see the ``note`` column for why).
+
     Parameters
     ----------
     curves : DataFrame
@@ -271,7 +274,14 @@ def plot_response_curves(
     for axis, action in zip(axes, actions, strict=False):
         mask = (curves["action"] == action).to_numpy()
         part = curves[mask]
-        axis.fill_between(part["value"], part["lower"], part["upper"], alpha=0.3, lw=0)
+        band = (part["value"], part["lower"], part["upper"])
+        trusted = (
+            part["trusted"].to_numpy(dtype=bool) if "trusted" in part else np.ones(len(part), bool)
+        )
+        axis.fill_between(*band, where=trusted, alpha=0.3, lw=0)
+        if not trusted.all():
+            axis.fill_between(*band, where=~trusted, color="grey", alpha=0.25, hatch="//", lw=0,
+                              label="not trustworthy")  # fmt: skip
         axis.plot(part["value"], part["effect"], label="estimate")
         if truth is not None:
             axis.plot(part["value"], truth[mask], "k--", label="truth")

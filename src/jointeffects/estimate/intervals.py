@@ -345,7 +345,8 @@ def misspecification_note(fitted: Any, data: RegimeData, spec_level: float) -> s
         return ""
     return (
         f"model misspecified (residual test chi2={stat:.0f} on {dof} df, p={pvalue:.2g}): the "
-        "band ignores the bias; use bootstrap_intervals with a JointEffectEstimator"
+        "band ignores the bias; the paper's estimator (JointEffectEstimator, CLI --estimator "
+        "paper) with bootstrap intervals does not rely on this model"
     )
 
 

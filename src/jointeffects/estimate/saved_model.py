@@ -1,8 +1,11 @@
 """A model loaded from a file, ready to query: the estimator, its diagnostics and uncertainty.
 
 Intervals of a saved model come from what was stored at fit: bootstrap refits (the paper's
-estimator and the baselines) or the sandwich covariance (the :class:`StructuredEstimator`);
-:func:`fit_uncertainty` computes them and this module also writes and reads them as JSON.
+estimator and the baselines) or, for the :class:`StructuredEstimator`, the sandwich covariance
+together with the fit one degree richer (the bias term) and the verdict of the residual
+specification test, so a loaded model gives the same bands and flags as
+:func:`~jointeffects.estimate.intervals.sandwich_intervals`. :func:`fit_uncertainty`
+computes them and this module also writes and reads them as JSON.
 """
 
 from __future__ import annotations
@@ -15,22 +18,47 @@ import pandas as pd
 from scipy import stats
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.data import RegimeData, query_array
-from jointeffects.estimate.diagnostics import Diagnostics
-from jointeffects.estimate.estimator_state import estimator_state, read_models
-from jointeffects.estimate.intervals import check_level, refit, resample_rows
+from jointeffects.estimate.data import RegimeData, query_array, regime_label
+from jointeffects.estimate.diagnostics import Diagnostics, extrapolation
+from jointeffects.estimate.estimator_state import estimator_state, read_estimator, read_models
+from jointeffects.estimate.intervals import (
+    MIN_TRUSTED_ROWS,
+    SPEC_LEVEL,
+    add_note,
+    check_level,
+    refit,
+    resample_rows,
+)
 from jointeffects.estimate.jsonfield import Field
 from jointeffects.estimate.learner_state import floats
 from jointeffects.estimate.structured import StructuredEstimator
 
+_KEYS = ("method", "replicates", "covariance", "neighbour", "misfit")
+
 
 @dataclass
 class Uncertainty:
-    """What a saved model needs for intervals: bootstrap refits or a sandwich covariance."""
+    """What a saved model needs for intervals.
 
-    method: str  # "bootstrap" or "sandwich"
+    Attributes
+    ----------
+    method : {"bootstrap", "sandwich"}
+    replicates : list of fitted estimators, bootstrap only
+    covariance : ndarray, sandwich only
+        Covariance of the structured model's [intercept, coef].
+    neighbour : StructuredEstimator, sandwich only
+        The same model refitted with its degree raised by one; the spread of the two
+        predictions is the interval's bias term.
+    misfit : str
+        The specification test's note when it rejected at fit ("" otherwise): every interval
+        of the model is then flagged as not trustworthy.
+    """
+
+    method: str
     replicates: list[Any] | None = None
     covariance: np.ndarray | None = None
+    neighbour: Any = None
+    misfit: str = ""
 
 
 def fit_uncertainty(
@@ -39,12 +67,25 @@ def fit_uncertainty(
     n_boot: int = 100,
     rng: int | np.random.Generator | None = None,
 ) -> Uncertainty:
-    """Intervals for a saved model: the sandwich covariance of a StructuredEstimator, else
-    ``n_boot`` refits on rows resampled within each regime (see :mod:`.intervals`)."""
-    if isinstance(estimator, StructuredEstimator):
-        from jointeffects.estimate.intervals import sandwich_covariance
+    """Intervals for a saved model (see :mod:`.intervals`).
 
-        return Uncertainty("sandwich", covariance=sandwich_covariance(estimator, data))
+    A StructuredEstimator gets its sandwich covariance, its fit one degree richer and the
+    specification test's verdict (about 1.5 more fits); any other estimator ``n_boot`` refits
+    on rows resampled within each regime.
+    """
+    if isinstance(estimator, StructuredEstimator):
+        from jointeffects.estimate.intervals import (
+            degree_neighbour,
+            misspecification_note,
+            sandwich_covariance,
+        )
+
+        return Uncertainty(
+            "sandwich",
+            covariance=sandwich_covariance(estimator, data),
+            neighbour=degree_neighbour(estimator, data),
+            misfit=misspecification_note(estimator, data, SPEC_LEVEL),
+        )
     if n_boot < 2:
         raise DataError(f"n_boot={n_boot} must be at least 2 bootstrap replicates")
     generator = np.random.default_rng(rng)
@@ -53,7 +94,8 @@ def fit_uncertainty(
 
 
 def uncertainty_state(u: Uncertainty | None) -> dict[str, Any] | None:
-    """The JSON-ready state of the uncertainty: each replicate's learners, or the covariance."""
+    """The JSON-ready state of the uncertainty: each replicate's learners, or the covariance,
+    the degree neighbour and the specification test's note."""
     if u is None:
         return None
     return {
@@ -62,6 +104,8 @@ def uncertainty_state(u: Uncertainty | None) -> dict[str, Any] | None:
         if u.replicates is None
         else [estimator_state(r)["models"] for r in u.replicates],
         "covariance": None if u.covariance is None else floats(u.covariance),
+        "neighbour": None if u.neighbour is None else estimator_state(u.neighbour),
+        "misfit": u.misfit,
     }
 
 
@@ -69,11 +113,20 @@ def read_uncertainty(f: Field, est: Any) -> Uncertainty | None:
     """Validate the stored uncertainty of the fitted ``est`` (see :func:`uncertainty_state`)."""
     if f.value is None:
         return None
-    f.obj(("method", "replicates", "covariance"))
+    f.obj(_KEYS)
     method = f["method"].string()
+    misfit = f["misfit"].string()
     if method == "sandwich" and isinstance(est, StructuredEstimator):
         p = len(est.coef_) + 1
-        return Uncertainty("sandwich", covariance=f["covariance"].array((p, p)))
+        neighbour = read_estimator(f["neighbour"])
+        if not isinstance(neighbour, StructuredEstimator) or neighbour.actions_ != est.actions_:
+            raise f["neighbour"].bad(f"a StructuredEstimator on the actions {list(est.actions_)}")
+        return Uncertainty(
+            "sandwich",
+            covariance=f["covariance"].array((p, p)),
+            neighbour=neighbour,
+            misfit=misfit,
+        )
     if method == "bootstrap" and not isinstance(est, StructuredEstimator):
         reps = []
         for r in f["replicates"].items():
@@ -111,17 +164,29 @@ class SavedModel:
     def predict_table(
         self, X: Any, intervened: Any = None, level: float | None = None, base: Any = None
     ) -> pd.DataFrame:
-        """Predictions (and ``lower``/``upper`` at ``level``) at query points X.
+        """Predictions (and, at ``level``, an interval with its trust flags) at query points X.
 
         With ``base`` (one query row) the contrast predict(X) − predict(base) is returned.
+
+        Returns
+        -------
+        DataFrame with column ``prediction``; with ``level`` also ``lower``, ``upper``,
+        ``trusted`` and ``note``. A sandwich interval is estimate ± z·√(se² + bias²) with
+        bias the spread to the fit one degree richer, as in
+        :func:`~jointeffects.estimate.intervals.sandwich_intervals`. An interval is not
+        trusted where a regime had fewer than 200 rows, the query (or ``base``) lies outside
+        the common support of the training regimes, or the structured model failed its
+        specification test at fit; ``note`` says which.
         """
         est = self.estimator
         points = query_array(X, est.actions_)
         Q = points if base is None else np.vstack([np.reshape(base, (1, -1)), points])
         estimate = est.predict(Q, intervened=intervened)
-        if base is not None:
-            estimate = estimate[1:] - estimate[0]
-        table = pd.DataFrame({"prediction": estimate})
+
+        def contrast(values: np.ndarray) -> np.ndarray:
+            return values if base is None else values[..., 1:] - values[..., :1]
+
+        table = pd.DataFrame({"prediction": contrast(estimate)})
         if level is None:
             return table
         check_level(level)
@@ -133,19 +198,32 @@ class SavedModel:
             )
         if u.method == "bootstrap":
             assert u.replicates is not None
-            draws = np.array([r.predict(Q, intervened=intervened) for r in u.replicates])
-            if base is not None:
-                draws = draws[:, 1:] - draws[:, :1]
+            draws = contrast(np.array([r.predict(Q, intervened=intervened) for r in u.replicates]))
             tail = (1 - level) / 2
             table["lower"], table["upper"] = np.quantile(draws, [tail, 1 - tail], axis=0)
         else:
             from jointeffects.estimate.intervals import linear_rows
 
-            assert u.covariance is not None
-            rows = linear_rows(est, Q, intervened)
-            if base is not None:
-                rows = rows[1:] - rows[:1]
+            assert u.covariance is not None and u.neighbour is not None
+            rows = contrast(linear_rows(est, Q, intervened).T).T
             se = np.sqrt(np.einsum("ij,jk,ik->i", rows, u.covariance, rows))
-            half = stats.norm.ppf(0.5 + level / 2) * se
-            table["lower"], table["upper"] = estimate - half, estimate + half
+            bias = np.abs(contrast(estimate - u.neighbour.predict(Q, intervened=intervened)))
+            half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(se**2 + bias**2)
+            table["lower"], table["upper"] = table["prediction"] - half, table["prediction"] + half
+        notes = self._notes(Q, base is not None)
+        table["trusted"], table["note"] = notes == "", notes
         return table
+
+    def _notes(self, Q: np.ndarray, has_base: bool) -> np.ndarray:
+        """Why each interval is not trustworthy ("" if it is); see :meth:`predict_table`."""
+        est = self.estimator
+        outside = extrapolation(self.diagnostics, Q, est.actions_)
+        if has_base:
+            outside = outside[1:] | outside[0]
+        notes = np.where(outside, "extrapolation (outside the common support)", "").astype(object)
+        small = {r: n for r, n in est.n_rows_.items() if n < MIN_TRUSTED_ROWS}
+        if small:
+            sizes = ", ".join(f"{regime_label(r)}={n}" for r, n in small.items())
+            notes = add_note(notes, f"tiny regime ({sizes} rows < {MIN_TRUSTED_ROWS})")
+        misfit = self.uncertainty.misfit if self.uncertainty is not None else ""
+        return add_note(notes, misfit)

@@ -1,11 +1,11 @@
-"""Model files: fitted estimators as schema-versioned JSON (``jointeffects.model/1``), never pickle.
+"""Model files: fitted estimators as schema-versioned JSON (``jointeffects.model/2``), never pickle.
 
 A file holds the action names, the outcome, the regimes with their row counts, the
 estimator's kind and hyper-parameters, every learner's coefficients and input scaling (all a
 prediction needs, so a loaded model predicts bit-identically), the assumption diagnostics,
-optional uncertainty (bootstrap refits or a sandwich covariance) and the package version,
-sealed by a SHA-256 checksum of the content. :func:`load_model` checks every field's presence,
-type and shape, then the checksum, and names the first bad field.
+optional uncertainty (bootstrap refits, or a sandwich covariance with its bias term) and the
+package version, sealed by a SHA-256 checksum of the content. :func:`load_model` checks
+every field's presence, type and shape, then the checksum, and names the first bad field.
 
 This module is the save/load API and the file's outer layer; the parts live in
 :mod:`.learner_state` (a learner), :mod:`.estimator_state` (an estimator),
@@ -50,7 +50,9 @@ __all__ = [
     "save_model",
 ]
 
-FORMAT = "jointeffects.model/1"
+#: Format 2 (this version) added the structured model's degree neighbour and specification
+#: verdict to the uncertainty; format-1 files are refused with a request to refit.
+FORMAT = "jointeffects.model/2"
 
 _TOP = ("format", "package_version", "estimator", "diagnostics", "uncertainty", "checksum")
 _DIAGNOSTICS = ("support", "lower", "upper", "reference", "grid", "warnings", "validation")
@@ -174,6 +176,7 @@ def model_from_dict(payload: Any) -> SavedModel:
         raise DataError(
             f"model file format {fmt!r} is not {FORMAT!r}; this jointeffects "
             f"{_package_version()} reads {FORMAT} files written by 'jointeffects fit'"
+            + ("; refit the model from its data" if fmt == "jointeffects.model/1" else "")
         )
     top.obj(_TOP)
     est = read_estimator(top["estimator"])

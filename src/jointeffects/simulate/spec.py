@@ -121,9 +121,7 @@ def read_spec(path_or_dict: str | os.PathLike[str] | Mapping[str, Any]) -> dict[
     except OSError as exc:
         raise SpecError(f"cannot read SCM spec {str(path)!r}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
-        raise SpecError(
-            f"cannot read SCM spec {str(path)!r}: it is not UTF-8 (JSON) text"
-        ) from exc
+        raise SpecError(f"cannot read SCM spec {str(path)!r}: it is not UTF-8 (JSON) text") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
