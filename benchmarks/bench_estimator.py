@@ -42,8 +42,10 @@ def main() -> None:
         f"family, seed {args.seed}: mean ± s.e. over SCMs"
     )
     out = pd.DataFrame(
-        {m: [f"{r[(m, 'mean')]:.4g} ± {r[(m, 'sem')]:.2g}" for _, r in summary.iterrows()]
-         for m in metrics},
+        {
+            m: [f"{r[(m, 'mean')]:.4g} ± {r[(m, 'sem')]:.2g}" for _, r in summary.iterrows()]
+            for m in metrics
+        },
         index=summary.index,
     )
     print(out.to_string())

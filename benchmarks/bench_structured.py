@@ -122,8 +122,11 @@ def main() -> None:
         if args.edges and wrong in table:
             has = table.dropna(subset=[wrong])
             r = has.groupby("n").apply(lambda g, w=wrong: (g[w] / g["struct+dag"]).mean())
-            print(f"mean per-SCM ratio {wrong} / struct+dag ({len(has) // len(args.sizes)} "
-                  f"SCMs per size):", r.round(2).to_dict())
+            print(
+                f"mean per-SCM ratio {wrong} / struct+dag ({len(has) // len(args.sizes)} "
+                f"SCMs per size):",
+                r.round(2).to_dict(),
+            )
     worse = table.groupby("n").apply(lambda g: int((g["structured"] > g["paper"]).sum()))
     print("SCMs where structured is worse than paper:", worse.to_dict())
     edges = table.groupby("n")[["missed edges", "added edges"]].mean()

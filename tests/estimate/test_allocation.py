@@ -52,7 +52,9 @@ def test_structured_sandwich_predicts_the_variance_ratio_between_allocations():
     pilot = sample_regimes(scm, 2000, 0)
     est = StructuredEstimator(degrees=(1,), dag=dag, random_state=0)
     ratios = (0.1, 3.0)
-    advice = recommend_allocation(2, 3000, est, pilot=pilot, grid=ratios, random_state=0)
+    advice = recommend_allocation(
+        2, 3000, est, pilot=pilot, grid=ratios, random_state=0, how="sandwich"
+    )
     assert advice.method == "sandwich"
     predicted = advice.table["relative_error"].to_numpy()
     queries = scm.sample(500, intervened=scm.actions, rng=1)[list(scm.actions)]
@@ -91,5 +93,9 @@ def test_allocation_errors():
         recommend_allocation(3, 30)
     with pytest.raises(DataError, match=r"estimator='ridge' is not 'paper' or 'structured'"):
         recommend_allocation(3, 10_000, "ridge")
+    with pytest.raises(DataError, match=r"how='exact' is not one of 'auto', 'sandwich', 'simul"):
+        recommend_allocation(
+            2, 3000, "structured", pilot=_pilot({(): 1.0, ("A0",): 1.0, ("A1",): 1.0}), how="exact"
+        )
     with pytest.raises(DataError, match=r"the pilot must hold the observational regime and 3"):
         recommend_allocation(3, 10_000, "structured", pilot=_pilot({(): 1.0, ("A0",): 1.0}))
