@@ -84,6 +84,7 @@ def test_simulation_for_other_estimators_finds_the_paper_optimum():
     assert advice.method == "simulation"
     table = advice.table.set_index("ratio")["relative_error"]
     assert table[1.0] < 1.1 and table[0.1] > 1.2 and table[10.0] > 1.2
+    assert advice.ratio == pytest.approx(1.0, rel=0.01)
 
 
 def test_allocation_errors():
@@ -99,3 +100,19 @@ def test_allocation_errors():
         )
     with pytest.raises(DataError, match=r"the pilot must hold the observational regime and 3"):
         recommend_allocation(3, 10_000, "structured", pilot=_pilot({(): 1.0, ("A0",): 1.0}))
+
+
+def test_simulation_advice_leaves_the_analytic_ratio_only_for_a_clearly_better_split():
+    from jointeffects.estimate.allocation import _closest_within_noise
+
+    ratios = np.array([0.1, 0.25, 1.0, 4.0])
+    base = np.random.default_rng(0).normal(size=30)  # shared by all rows: common random numbers
+    wobble = np.tile([0.1, -0.1], 15)  # paired standard error 0.1017 / √30 = 0.0186
+    errors = np.vstack([base + 0.3, base + 0.01 + wobble, base, base + 0.05 + wobble])
+    # Ratio 1 is best, but 0.25 (the prior for K = 5) is only 0.01 worse, within the noise.
+    assert _closest_within_noise(ratios, errors, prior=0.25) == 1
+    assert _closest_within_noise(ratios, errors, prior=4.0) == 2  # 4.0 is 0.05 worse: out
+    errors[3] = base - 0.5 + wobble  # ratio 4 now better by far more than the noise
+    assert _closest_within_noise(ratios, errors, prior=0.25) == 3
+    errors[0] = np.inf  # too few rows at a grid point: never chosen, never an error
+    assert _closest_within_noise(ratios, errors, prior=0.1) == 3

@@ -167,18 +167,20 @@ def recommend_allocation(
         errors = _sandwich_errors(est, data, blocks, budget, ratios, queries)
         return _best(K, budget, ratios, errors, "sandwich")
     per_sim = _simulated_errors(estimator, data, blocks, budget, ratios, queries, n_sim, rng)
-    pick = _balanced_within_noise(ratios, per_sim)
+    pick = _closest_within_noise(ratios, per_sim, 1.0 / max(K - 1, 1))
     return _best(K, budget, ratios, per_sim.mean(axis=1), "simulation", pick)
 
 
-def _balanced_within_noise(ratios: np.ndarray, per_sim: np.ndarray) -> int:
+def _closest_within_noise(ratios: np.ndarray, per_sim: np.ndarray, prior: float) -> int:
     """Among the grid points whose simulated error is within one paired standard error of
-    the best one's, the one closest to equal rows per regime (ratio 1, on a log scale).
+    the best one's, the one closest to ``prior`` (on a log scale).
 
-    The simulated errors of neighbouring splits often differ by less than their noise
-    (the structured estimator's error is flat over N_sint/N_obs ≈ 0.5–10); taking the
-    noisy minimum then lands on extreme splits as often as not, and those cost the most
-    when the pilot misleads (benchmarks/bench_allocation.py).
+    ``prior`` is the paper's analytic ratio 1/(K−1): the simulation moves the advice away
+    from it only where it finds a clearly better split. The simulated errors of
+    neighbouring splits often differ by less than their noise (the structured estimator's
+    error is flat over N_sint/N_obs ≈ 0.2–2); taking the noisy minimum then lands on
+    extreme splits, which cost the most when the pilot misleads
+    (benchmarks/bench_allocation.py).
     """
     mean = per_sim.mean(axis=1)
     best = int(np.argmin(mean))
@@ -186,7 +188,7 @@ def _balanced_within_noise(ratios: np.ndarray, per_sim: np.ndarray) -> int:
         diff = per_sim - per_sim[best]
         se = diff.std(axis=1, ddof=1) / np.sqrt(per_sim.shape[1])
         close = np.flatnonzero(np.isfinite(mean) & (diff.mean(axis=1) <= se))
-    return int(close[np.argmin(np.abs(np.log(ratios[close])))])
+    return int(close[np.argmin(np.abs(np.log(ratios[close] / prior)))])
 
 
 def _kind(estimator: Any) -> str:
