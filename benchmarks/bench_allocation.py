@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["paper", "structured"])
     parser.add_argument("--pilot-share", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--how", default="auto", choices=["auto", "sandwich", "simulation"])
+    parser.add_argument("--how", default="auto", choices=list(allocation.HOW))
     parser.add_argument("--n-sim", type=int, default=20)
     args = parser.parse_args()
     warnings.simplefilter("ignore")

@@ -5,7 +5,8 @@ at a time, and several sizes (rows per regime), prints per estimator and interva
 share of joint queries whose interval holds the exact ``scm.joint_effect``:
 
 - paper/percentile, paper/basic: JointEffectEstimator (the paper's cubic ridge per regime),
-  regime bootstrap (rows resampled within each regime), percentile and basic intervals
+  regime bootstrap (rows resampled within each regime), percentile and basic intervals;
+  paper/percentile+bias: widened by the degree-spread bias term (``misspecification=True``)
 - structured/sandwich: StructuredEstimator (ancestors learned), analytic HC1 sandwich widened
   by the degree-spread bias term and flagged when the residual specification test rejects
   (``sandwich_intervals`` defaults)
@@ -56,21 +57,26 @@ def run_one(args: argparse.Namespace, family: str, n: int, s: int) -> list[dict]
     queries = scm.sample(args.queries, intervened=scm.actions, rng=rng)[list(scm.actions)]
     truth = scm.joint_effect(queries)
     scale = scm.joint_effect(scm.sample(20_000, intervened=scm.actions, rng=rng)).std()
-    runs = {
-        "structured/sandwich": lambda: sandwich_intervals(
-            StructuredEstimator(random_state=0), data, queries, level=args.level
-        ),
-        "structured/conditional": lambda: sandwich_intervals(
-            StructuredEstimator(random_state=0),
-            data,
-            queries,
-            level=args.level,
-            misspecification=False,
-        ),
-    }
+    runs: dict = (
+        {}
+        if args.no_structured
+        else {
+            "structured/sandwich": lambda: sandwich_intervals(
+                StructuredEstimator(random_state=0), data, queries, level=args.level
+            ),
+            "structured/conditional": lambda: sandwich_intervals(
+                StructuredEstimator(random_state=0),
+                data,
+                queries,
+                level=args.level,
+                misspecification=False,
+            ),
+        }
+    )
     if n <= args.boot_max:
-        for method in ("percentile", "basic"):
-            runs[f"paper/{method}"] = lambda method=method: bootstrap_intervals(
+        for name in args.paper_methods:
+            method, _, bias = name.partition("+")
+            runs[f"paper/{name}"] = lambda method=method, bias=bias: bootstrap_intervals(
                 JointEffectEstimator(),
                 data,
                 queries,
@@ -78,6 +84,7 @@ def run_one(args: argparse.Namespace, family: str, n: int, s: int) -> list[dict]
                 n_boot=args.n_boot,
                 method=method,
                 random_state=s,
+                misspecification=bias == "bias",
             )
     if n <= args.boot_max_structured:
         runs["structured/boot"] = lambda: bootstrap_intervals(
@@ -123,6 +130,16 @@ def main() -> None:
     parser.add_argument("--boot-max", type=int, default=10_000, help="largest n bootstrapped")
     parser.add_argument("--boot-max-structured", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument(
+        "--paper-methods",
+        nargs="+",
+        default=["percentile", "basic", "percentile+bias"],
+        help="bootstrap interval methods of the paper's estimator; '+bias' adds the "
+        "degree-spread bias term (misspecification=True)",
+    )
+    parser.add_argument(
+        "--no-structured", action="store_true", help="skip the structured estimator's rows"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore", IntervalWarning)
     rows = []

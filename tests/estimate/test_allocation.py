@@ -26,6 +26,15 @@ def test_paper_rule_without_pilot_is_the_closed_form(K):
     assert best / advice.ratio == pytest.approx(1.0, rel=0.5)
 
 
+def test_structured_default_is_the_paper_ratio_without_a_pilot():
+    # Measured (benchmarks/bench_allocation.py): 1/(K−1) was within the best grid points for
+    # the structured estimator, ahead of its simulation and sandwich advice.
+    for K in (2, 5):
+        advice = recommend_allocation(K, 60_000, "structured")
+        assert advice.method == "analytic"
+        assert advice.ratio == pytest.approx(1 / (K - 1), rel=1e-2)
+
+
 def _pilot(noise_sd, n=2000, seed=0):
     """Two independent actions, Y = A0 + A1 + noise with a regime-specific sd."""
     rng = np.random.default_rng(seed)
@@ -89,17 +98,23 @@ def test_simulation_for_other_estimators_finds_the_paper_optimum():
 
 def test_allocation_errors():
     with pytest.raises(DataError, match=r"needs a pilot sample of every regime"):
-        recommend_allocation(3, 10_000, "structured")
+        recommend_allocation(3, 10_000, AdditiveProjection())
+    with pytest.raises(DataError, match=r"needs a pilot sample of every regime"):
+        recommend_allocation(3, 10_000, "structured", how="simulation")
     with pytest.raises(DataError, match=r"budget=30 leaves fewer than 10 rows"):
         recommend_allocation(3, 30)
     with pytest.raises(DataError, match=r"estimator='ridge' is not 'paper' or 'structured'"):
         recommend_allocation(3, 10_000, "ridge")
-    with pytest.raises(DataError, match=r"how='exact' is not one of 'auto', 'sandwich', 'simul"):
+    with pytest.raises(
+        DataError, match=r"how='exact' is not one of \['auto', 'analytic', 'sandwich'"
+    ):
         recommend_allocation(
             2, 3000, "structured", pilot=_pilot({(): 1.0, ("A0",): 1.0, ("A1",): 1.0}), how="exact"
         )
     with pytest.raises(DataError, match=r"the pilot must hold the observational regime and 3"):
-        recommend_allocation(3, 10_000, "structured", pilot=_pilot({(): 1.0, ("A0",): 1.0}))
+        recommend_allocation(
+            3, 10_000, "structured", pilot=_pilot({(): 1.0, ("A0",): 1.0}), how="simulation"
+        )
 
 
 def test_simulation_advice_leaves_the_analytic_ratio_only_for_a_clearly_better_split():

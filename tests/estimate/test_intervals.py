@@ -10,7 +10,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from jointeffects.errors import DataError
-from jointeffects.estimate import JointEffectEstimator
+from jointeffects.estimate import JointEffectEstimator, PolynomialRidgeCV
 from jointeffects.estimate.intervals import (
     IntervalWarning,
     bootstrap_intervals,
@@ -125,6 +125,33 @@ def test_bias_term_is_the_spread_to_the_next_degree(linear_scm, queries):
     np.testing.assert_allclose(table["bias"], spread)
     half = stats.norm.ppf(0.95) * np.sqrt(table["se"] ** 2 + table["bias"] ** 2)
     np.testing.assert_allclose(table["upper"] - table["estimate"], half)
+
+
+def test_bootstrap_bias_term_is_the_spread_to_richer_learners(linear_scm, queries):
+    data = sample_regimes(linear_scm, 400, 6)
+    est = JointEffectEstimator(learner=PolynomialRidgeCV(degree=1))
+    kwargs = {"n_boot": 20, "random_state": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IntervalWarning)
+        plain = bootstrap_intervals(est, data, queries, **kwargs)
+        table = bootstrap_intervals(est, data, queries, misspecification=True, **kwargs)
+    richer = JointEffectEstimator(learner=PolynomialRidgeCV(degree=2)).fit(data)
+    spread = np.abs(table["estimate"] - richer.predict(queries))
+    np.testing.assert_allclose(table["bias"], spread)
+    assert (spread > 0).all()
+    z = stats.norm.ppf(0.95)
+    for side in ("lower", "upper"):
+        half = np.abs(plain[side] - plain["estimate"])
+        widened = np.abs(table[side] - table["estimate"])
+        np.testing.assert_allclose(widened, np.sqrt(half**2 + (z * spread) ** 2))
+
+
+def test_bootstrap_bias_term_needs_polynomial_ridge_learners(linear_scm, queries):
+    data = sample_regimes(linear_scm, 300, 6)
+    with pytest.raises(DataError, match=r"needs PolynomialRidgeCV learners; .* has OLS"):
+        bootstrap_intervals(
+            JointEffectEstimator(learner=OLS()), data, queries, n_boot=2, misspecification=True
+        )
 
 
 def test_a_detectably_misspecified_model_flags_every_interval():
