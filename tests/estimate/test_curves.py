@@ -123,3 +123,8 @@ def test_plot_draws_bands_and_the_truth(scm):
     assert [len(ax.lines) for ax in axes] == [3, 3, 3]  # estimate, truth, zero line
     assert all(len(ax.collections) == 1 for ax in axes)  # the band
     np.testing.assert_allclose(axes[0].lines[1].get_ydata(), true_curves(scm, curves)[:5])
+    untrusted = curves.assign(trusted=curves["value"] > curves["value"].median())
+    axes = plot_response_curves(untrusted)
+    labels = [c.get_label() for c in axes[0].collections]
+    assert labels[1] == "not trustworthy" and len(labels) == 2  # trusted band + hatched one
+    assert axes[0].collections[1].get_hatch() == "//"
