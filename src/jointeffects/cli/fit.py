@@ -92,7 +92,11 @@ def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
     if uncertainty is None:
         lines.append("intervals: none stored (--n-boot 0)")
     elif uncertainty.method == "bootstrap":
-        lines.append(f"intervals: {len(uncertainty.replicates)} bootstrap refits stored")
+        line = f"intervals: {len(uncertainty.replicates)} bootstrap refits"
+        if uncertainty.neighbour is not None:
+            degree = uncertainty.neighbour.learner.degree
+            line += f" and bias term (learners of degree {degree})"
+        lines.append(line + " stored")
     else:
         lines.append(
             "intervals: sandwich covariance and bias term (fit of degree "

@@ -30,7 +30,9 @@ from jointeffects.estimate.intervals import (
     add_note,
     bootstrap_draws,
     degree_neighbour,
+    has_ridge_learners,
     interval_table,
+    learner_neighbour,
     linear_rows,
     misspecification_note,
     normal_table,
@@ -40,6 +42,7 @@ from jointeffects.estimate.intervals import (
     structured_fit,
     untrusted_notes,
     warn_untrusted,
+    widen,
 )
 
 COLUMNS = ("action", "value", "effect", "lower", "upper", "trusted", "note", "reference_effect")
@@ -79,9 +82,10 @@ def response_curves(
     level, n_boot, random_state, outcome, min_rows
         As for :func:`~jointeffects.estimate.intervals.bootstrap_intervals`.
     misspecification : bool, default=True
-        Sandwich only: widen by the degree-spread bias term and flag every row when the
-        residual specification test rejects, as in
-        :func:`~jointeffects.estimate.intervals.sandwich_intervals`.
+        Widen by the degree-spread bias term, as in
+        :func:`~jointeffects.estimate.intervals.sandwich_intervals` and (for polynomial
+        ridge learners) :func:`~jointeffects.estimate.intervals.bootstrap_intervals`; the
+        sandwich also flags every row when the residual specification test rejects.
 
     Returns
     -------
@@ -132,6 +136,12 @@ def response_curves(
         assert data is not None
         _, draws = bootstrap_draws(estimator, data, [(Q, None)], n_boot, random_state)
         table = interval_table(joint[1:] - joint[0], draws[:, 1:] - draws[:, :1], level)
+        if misspecification and has_ridge_learners(fitted):
+            other = refit(learner_neighbour(fitted), data).predict(Q)
+            bias = np.abs((joint[1:] - joint[0]) - (other[1:] - other[0]))
+            table["lower"], table["upper"] = widen(
+                table["estimate"], table["lower"], table["upper"], bias, level
+            )
     elif intervals == "sandwich":
         assert data is not None
         rows = linear_rows(fitted, Q, None)

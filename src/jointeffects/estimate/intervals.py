@@ -53,7 +53,7 @@ def bootstrap_intervals(
     random_state: int | np.random.Generator | None = None,
     outcome: str = "Y",
     min_rows: int = MIN_TRUSTED_ROWS,
-    misspecification: bool = False,
+    misspecification: bool | str = "auto",
 ) -> pd.DataFrame:
     """Bootstrap intervals for E[Y | do(a_int), a_obs] at query points.
 
@@ -81,12 +81,16 @@ def bootstrap_intervals(
         Outcome column.
     min_rows : int, default=200
         Regimes smaller than this flag every interval as not trusted.
-    misspecification : bool, default=False
+    misspecification : bool or "auto", default="auto"
         Widen each interval for the learners' approximation bias, which the bootstrap does
         not see and which does not shrink with n: each half-width h becomes
         √(h² + (z·bias)²) with bias = |f̂ − f̂'|, f̂' the estimator refitted with its
         :class:`PolynomialRidgeCV` learners one degree richer (as the structured
-        estimator's :func:`sandwich_intervals` do). Needs polynomial ridge learners.
+        estimator's :func:`sandwich_intervals` do); one more fit. Needs polynomial ridge
+        learners; "auto" = True when the estimator has them. Measured on the paper's
+        family (benchmarks/bench_coverage.py, K = 5, 12 SCMs per cell): the plain
+        percentile bootstrap of the paper's estimator covered 0.84-0.89 at 10^4-10^5 rows
+        per regime, with the bias term 0.92-0.97.
 
     Returns
     -------
@@ -97,17 +101,39 @@ def bootstrap_intervals(
     data = regime_data(datasets, outcome)
     points = query_array(X, data.actions)
     queries = [(points, intervened)]
+    if misspecification == "auto":
+        misspecification = has_ridge_learners(estimator)
     neighbour = learner_neighbour(estimator) if misspecification else None  # checked first
     estimate, draws = bootstrap_draws(estimator, data, queries, n_boot, random_state)
     table = interval_table(estimate, draws, level, method)
     if neighbour is not None:
         richer = refit(neighbour, data).predict(points, intervened=intervened)
         table["bias"] = bias = np.abs(estimate - richer)
-        z = stats.norm.ppf(0.5 + level / 2.0)
-        for side, sign in (("lower", -1.0), ("upper", 1.0)):
-            half = np.abs(table[side].to_numpy() - estimate)
-            table[side] = estimate + sign * np.sqrt(half**2 + (z * bias) ** 2)
+        table["lower"], table["upper"] = widen(
+            estimate, table["lower"], table["upper"], bias, level
+        )
     return flag_untrusted(table, data, points, min_rows)
+
+
+def widen(
+    estimate: Any, lower: Any, upper: Any, bias: Any, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each half-width h of an interval around ``estimate`` made √(h² + (z·bias)²)."""
+    estimate = np.asarray(estimate, dtype=float)
+    z = stats.norm.ppf(0.5 + level / 2.0)
+    extra = (z * np.asarray(bias, dtype=float)) ** 2
+    low = estimate - np.sqrt((estimate - np.asarray(lower, dtype=float)) ** 2 + extra)
+    high = estimate + np.sqrt((np.asarray(upper, dtype=float) - estimate) ** 2 + extra)
+    return low, high
+
+
+def has_ridge_learners(estimator: Any) -> bool:
+    """Whether ``estimator`` fits :class:`PolynomialRidgeCV` learners (its default too)."""
+    from jointeffects.estimate.ridge import PolynomialRidgeCV
+
+    params = estimator.get_params()
+    learner = params.get("learner")
+    return "learner" in params and (learner is None or isinstance(learner, PolynomialRidgeCV))
 
 
 def learner_neighbour(estimator: Any) -> Any:
@@ -115,8 +141,9 @@ def learner_neighbour(estimator: Any) -> Any:
     from jointeffects.estimate.ridge import PolynomialRidgeCV
 
     params = estimator.get_params()
-    learner = params.get("learner") or PolynomialRidgeCV()
-    if "learner" not in params or not isinstance(learner, PolynomialRidgeCV):
+    learner = params.get("learner")
+    learner = PolynomialRidgeCV() if learner is None else learner
+    if not has_ridge_learners(estimator):
         has = type(learner).__name__ if "learner" in params else "no learner"
         raise DataError(
             "misspecification=True raises the degree of the learners, so it needs "

@@ -26,8 +26,11 @@ from jointeffects.estimate.intervals import (
     SPEC_LEVEL,
     add_note,
     check_level,
+    has_ridge_learners,
+    learner_neighbour,
     refit,
     resample_rows,
+    widen,
 )
 from jointeffects.estimate.jsonfield import Field
 from jointeffects.estimate.learner_state import floats
@@ -46,9 +49,10 @@ class Uncertainty:
     replicates : list of fitted estimators, bootstrap only
     covariance : ndarray, sandwich only
         Covariance of the structured model's [intercept, coef].
-    neighbour : StructuredEstimator, sandwich only
-        The same model refitted with its degree raised by one; the spread of the two
-        predictions is the interval's bias term.
+    neighbour : estimator or None
+        The same model refitted one degree richer (the structured model's degree, or the
+        polynomial ridge learners'); the spread of the two predictions is the interval's
+        bias term.
     misfit : str
         The specification test's note when it rejected at fit ("" otherwise): every interval
         of the model is then flagged as not trustworthy.
@@ -71,7 +75,9 @@ def fit_uncertainty(
 
     A StructuredEstimator gets its sandwich covariance, its fit one degree richer and the
     specification test's verdict (about 1.5 more fits); any other estimator ``n_boot`` refits
-    on rows resampled within each regime.
+    on rows resampled within each regime and, with polynomial ridge learners, its fit with
+    learners one degree richer (the bias term of
+    :func:`~jointeffects.estimate.intervals.bootstrap_intervals`).
     """
     if isinstance(estimator, StructuredEstimator):
         from jointeffects.estimate.intervals import (
@@ -90,7 +96,8 @@ def fit_uncertainty(
         raise DataError(f"n_boot={n_boot} must be at least 2 bootstrap replicates")
     generator = np.random.default_rng(rng)
     reps = [refit(estimator, resample_rows(data, generator)) for _ in range(n_boot)]
-    return Uncertainty("bootstrap", replicates=reps)
+    neighbour = refit(learner_neighbour(estimator), data) if has_ridge_learners(estimator) else None
+    return Uncertainty("bootstrap", replicates=reps, neighbour=neighbour)
 
 
 def uncertainty_state(u: Uncertainty | None) -> dict[str, Any] | None:
@@ -138,7 +145,12 @@ def read_uncertainty(f: Field, est: Any) -> Uncertainty | None:
             reps.append(rep)
         if len(reps) < 2:
             raise f["replicates"].bad("at least 2 bootstrap replicates")
-        return Uncertainty("bootstrap", replicates=reps)
+        neighbour = None if f["neighbour"].value is None else read_estimator(f["neighbour"])
+        if neighbour is not None and (
+            type(neighbour) is not type(est) or neighbour.actions_ != est.actions_
+        ):
+            raise f["neighbour"].bad(f"a {type(est).__name__} on the actions {list(est.actions_)}")
+        return Uncertainty("bootstrap", replicates=reps, neighbour=neighbour)
     raise f["method"].bad(f"the method of a {type(est).__name__} ('bootstrap' or 'sandwich')")
 
 
@@ -171,9 +183,10 @@ class SavedModel:
         Returns
         -------
         DataFrame with column ``prediction``; with ``level`` also ``lower``, ``upper``,
-        ``trusted`` and ``note``. A sandwich interval is estimate ± z·√(se² + bias²) with
-        bias the spread to the fit one degree richer, as in
-        :func:`~jointeffects.estimate.intervals.sandwich_intervals`. An interval is not
+        ``trusted`` and ``note``. Intervals are widened by the bias term stored at fit (the
+        spread to the fit one degree richer) as in
+        :func:`~jointeffects.estimate.intervals.sandwich_intervals` and
+        :func:`~jointeffects.estimate.intervals.bootstrap_intervals`. An interval is not
         trusted where a regime had fewer than 200 rows, the query (or ``base``) lies outside
         the common support of the training regimes, or the structured model failed its
         specification test at fit; ``note`` says which.
@@ -200,7 +213,11 @@ class SavedModel:
             assert u.replicates is not None
             draws = contrast(np.array([r.predict(Q, intervened=intervened) for r in u.replicates]))
             tail = (1 - level) / 2
-            table["lower"], table["upper"] = np.quantile(draws, [tail, 1 - tail], axis=0)
+            lower, upper = np.quantile(draws, [tail, 1 - tail], axis=0)
+            if u.neighbour is not None:
+                bias = np.abs(contrast(estimate - u.neighbour.predict(Q, intervened=intervened)))
+                lower, upper = widen(table["prediction"], lower, upper, bias, level)
+            table["lower"], table["upper"] = lower, upper
         else:
             from jointeffects.estimate.intervals import linear_rows
 
