@@ -17,11 +17,12 @@ queries) and the weighted rule is used.
 
 **The structure-aware estimator**: the same ratio 1/(K−1), chosen by measurement rather
 than derived. On fig2b-style runs (benchmarks/bench_allocation.py, 40 SCMs of the paper's
-family, N_tot = (K+1)·2000) its error at 1/(K−1) was the best of the paper's grid for K = 2
-(relative error 0.201) and below every grid point for K = 5 (0.434 vs 0.437 at 0.5); the
-error is flat within a few per cent over N_sint/N_obs ≈ 0.2–2 and rises steeply when either
-side gets few rows (structure learning needs observational rows, φ_k experimental ones).
-The two pilot-based alternatives below did worse on the same runs.
+family, N_tot = (K+1)·n) its error at 1/(K−1) was among the two best of the paper's 8-point
+grid in 5 of 6 cells (K = 2, 5; n = 500, 2000, 10^4; 0.99–1.17× the best grid point's
+error); at n = 500, K = 5 it was third (1.09×: at small n the optimum moves towards equal
+rows). The error is flat within a few per cent over N_sint/N_obs ≈ 0.2–2 and rises steeply
+when either side gets few rows (structure learning needs observational rows, φ_k
+experimental ones). The two pilot-based alternatives below did worse on the same runs.
 
 **Any other estimator** (``how="simulation"``): simulation from a pilot fit. Each regime r
 is re-sampled at its allocated size from the pilot (actions resampled, outcome = the pilot's
