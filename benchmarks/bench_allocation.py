@@ -9,10 +9,13 @@ ratio of its error to the best grid point's is printed too. All splits of one SC
 prefixes of the same regime samples (common random numbers).
 
 - paper:      JointEffectEstimator, the analytic rule n_obs/N = (K−1)/(2K−1) (no pilot)
-- structured: StructuredEstimator, advice from a pilot of pilot_share·N extra rows (--how:
-              simulation by default, or the analytic sandwich)
+- structured: StructuredEstimator; --how auto/analytic: the same 1/(K−1) rule (the library's
+              default for it); --how simulation or sandwich: advice from a pilot of
+              pilot_share·N extra rows (simulation on the 8-point grid, sandwich on RATIOS)
 
-    python benchmarks/bench_allocation.py --scms 10 --Ks 2 5 --per-regime 2000
+    python benchmarks/bench_allocation.py --scms 40 --Ks 2 5 --per-regime 2000
+    python benchmarks/bench_allocation.py --methods structured --scms 40 --how simulation \
+        --n-sim 10
 """
 
 from __future__ import annotations
