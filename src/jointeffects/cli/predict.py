@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,9 @@ from jointeffects.cli.io import (
     write_table,
 )
 from jointeffects.errors import DataError
+
+if TYPE_CHECKING:  # pandas loads on first use: `jointeffects --help` stays fast
+    import pandas as pd
 
 
 def _level(value: float | None) -> float | None:
@@ -86,14 +90,12 @@ def predict(
     click.echo(f"wrote {out}")
 
 
-def _echo_untrusted(table: object) -> None:
+def _echo_untrusted(table: pd.DataFrame) -> None:
     """One line on the intervals flagged as not trustworthy (columns trusted/note), if any."""
-    import pandas as pd
-
-    assert isinstance(table, pd.DataFrame)
     bad = ~table["trusted"].to_numpy(dtype=bool)
     if bad.any():
-        reasons = "; ".join(dict.fromkeys(n for n in table.loc[bad, "note"] for n in n.split("; ")))
+        parts = (part for note in table.loc[bad, "note"] for part in note.split("; "))
+        reasons = "; ".join(dict.fromkeys(parts))
         click.echo(
             f"{int(bad.sum())} of {len(table)} intervals are not trustworthy (column 'note'): "
             + reasons
