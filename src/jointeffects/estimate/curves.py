@@ -29,15 +29,13 @@ from jointeffects.estimate.intervals import (
     SPEC_LEVEL,
     add_note,
     bootstrap_draws,
-    degree_neighbour,
-    has_ridge_learners,
     interval_table,
-    learner_neighbour,
     linear_rows,
     misspecification_note,
     normal_table,
     refit,
     regime_data,
+    richer_fit,
     sandwich_covariance,
     structured_fit,
     untrusted_notes,
@@ -136,27 +134,27 @@ def response_curves(
         assert data is not None
         _, draws = bootstrap_draws(estimator, data, [(Q, None)], n_boot, random_state)
         table = interval_table(joint[1:] - joint[0], draws[:, 1:] - draws[:, :1], level)
-        if misspecification and has_ridge_learners(fitted):
-            other = refit(learner_neighbour(fitted), data).predict(Q)
-            bias = np.abs((joint[1:] - joint[0]) - (other[1:] - other[0]))
-            table["lower"], table["upper"] = widen(
-                table["estimate"], table["lower"], table["upper"], bias, level
-            )
     elif intervals == "sandwich":
         assert data is not None
         rows = linear_rows(fitted, Q, None)
         contrast = rows[1:] - rows[:1]
         cov = sandwich_covariance(fitted, data)
         se = np.sqrt(np.einsum("ij,jk,ik->i", contrast, cov, contrast))
-        bias = np.zeros(len(se))
+        table = normal_table(joint[1:] - joint[0], se, level)
         if misspecification:
-            other = degree_neighbour(fitted, data).predict(Q)
-            bias = np.abs((joint[1:] - joint[0]) - (other[1:] - other[0]))
             misfit = misspecification_note(fitted, data, SPEC_LEVEL)
-        table = normal_table(joint[1:] - joint[0], np.sqrt(se**2 + bias**2), level)
     else:
         nan = np.full(len(Q) - 1, np.nan)
         table = pd.DataFrame({"estimate": joint[1:] - joint[0], "lower": nan, "upper": nan})
+    richer = None
+    if intervals is not None and misspecification and data is not None:
+        richer = richer_fit(fitted, data)  # the bias term's partner, for either interval
+    if richer is not None:
+        other = richer.predict(Q)
+        bias = np.abs((joint[1:] - joint[0]) - (other[1:] - other[0]))
+        table["lower"], table["upper"] = widen(
+            table["estimate"], table["lower"], table["upper"], bias, level
+        )
     notes = untrusted_notes(data, Q[1:], min_rows) if data is not None else np.full(len(Q) - 1, "")
     notes = add_note(notes, misfit)
     out = pd.DataFrame(

@@ -396,6 +396,16 @@ def degree_neighbour(fitted: Any, data: RegimeData) -> Any:
     return refit(clone(fitted).set_params(degrees=(fitted.degree_ + 1,)), data)
 
 
+def richer_fit(fitted: Any, data: RegimeData) -> Any:
+    """The partner of the bias term: ``fitted`` refitted one polynomial degree richer (the
+    structured model's degree, or its PolynomialRidgeCV learners'); None for other learners."""
+    from jointeffects.estimate.structured import StructuredEstimator
+
+    if isinstance(fitted, StructuredEstimator):
+        return degree_neighbour(fitted, data)
+    return refit(learner_neighbour(fitted), data) if has_ridge_learners(fitted) else None
+
+
 def misspecification_note(fitted: Any, data: RegimeData, spec_level: float) -> str:
     """A note naming the specification test's rejection ("" if it does not reject)."""
     check_level(spec_level)

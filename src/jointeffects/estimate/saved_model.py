@@ -26,10 +26,9 @@ from jointeffects.estimate.intervals import (
     SPEC_LEVEL,
     add_note,
     check_level,
-    has_ridge_learners,
-    learner_neighbour,
     refit,
     resample_rows,
+    richer_fit,
     widen,
 )
 from jointeffects.estimate.jsonfield import Field
@@ -80,24 +79,19 @@ def fit_uncertainty(
     :func:`~jointeffects.estimate.intervals.bootstrap_intervals`).
     """
     if isinstance(estimator, StructuredEstimator):
-        from jointeffects.estimate.intervals import (
-            degree_neighbour,
-            misspecification_note,
-            sandwich_covariance,
-        )
+        from jointeffects.estimate.intervals import misspecification_note, sandwich_covariance
 
         return Uncertainty(
             "sandwich",
             covariance=sandwich_covariance(estimator, data),
-            neighbour=degree_neighbour(estimator, data),
+            neighbour=richer_fit(estimator, data),
             misfit=misspecification_note(estimator, data, SPEC_LEVEL),
         )
     if n_boot < 2:
         raise DataError(f"n_boot={n_boot} must be at least 2 bootstrap replicates")
     generator = np.random.default_rng(rng)
     reps = [refit(estimator, resample_rows(data, generator)) for _ in range(n_boot)]
-    neighbour = refit(learner_neighbour(estimator), data) if has_ridge_learners(estimator) else None
-    return Uncertainty("bootstrap", replicates=reps, neighbour=neighbour)
+    return Uncertainty("bootstrap", replicates=reps, neighbour=richer_fit(estimator, data))
 
 
 def uncertainty_state(u: Uncertainty | None) -> dict[str, Any] | None:
@@ -214,19 +208,18 @@ class SavedModel:
             draws = contrast(np.array([r.predict(Q, intervened=intervened) for r in u.replicates]))
             tail = (1 - level) / 2
             lower, upper = np.quantile(draws, [tail, 1 - tail], axis=0)
-            if u.neighbour is not None:
-                bias = np.abs(contrast(estimate - u.neighbour.predict(Q, intervened=intervened)))
-                lower, upper = widen(table["prediction"], lower, upper, bias, level)
-            table["lower"], table["upper"] = lower, upper
         else:
             from jointeffects.estimate.intervals import linear_rows
 
-            assert u.covariance is not None and u.neighbour is not None
+            assert u.covariance is not None
             rows = contrast(linear_rows(est, Q, intervened).T).T
             se = np.sqrt(np.einsum("ij,jk,ik->i", rows, u.covariance, rows))
+            half = stats.norm.ppf(0.5 + level / 2) * se
+            lower, upper = table["prediction"] - half, table["prediction"] + half
+        if u.neighbour is not None:
             bias = np.abs(contrast(estimate - u.neighbour.predict(Q, intervened=intervened)))
-            half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(se**2 + bias**2)
-            table["lower"], table["upper"] = table["prediction"] - half, table["prediction"] + half
+            lower, upper = widen(table["prediction"], lower, upper, bias, level)
+        table["lower"], table["upper"] = lower, upper
         notes = self._notes(Q, base is not None)
         table["trusted"], table["note"] = notes == "", notes
         return table
