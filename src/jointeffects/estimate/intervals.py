@@ -258,16 +258,22 @@ def check_level(level: float) -> None:
 def untrusted_notes(data: RegimeData, points: np.ndarray, min_rows: int) -> np.ndarray:
     """Per query point, why its interval is not trustworthy ("" if it is)."""
     notes = np.full(len(points), "", dtype=object)
-    small = [r for r in data.regimes if data.rows(r) < min_rows]
-    if small:
-        sizes = ", ".join(f"{'+'.join(r) or 'obs'}={data.rows(r)}" for r in small)
-        notes[:] = f"tiny regime ({sizes} rows < {min_rows})"
+    notes[:] = tiny_regime_note({r: data.rows(r) for r in data.regimes}, min_rows)
     outside = np.zeros(len(points), dtype=bool)
     for X, _ in data.regimes.values():
         outside |= np.any((points < X.min(axis=0)) | (points > X.max(axis=0)), axis=1)
     extra = "extrapolation (query outside a regime's training range)"
     notes[outside] = [f"{n}; {extra}" if n else extra for n in notes[outside]]
     return notes
+
+
+def tiny_regime_note(rows: dict[Any, int], min_rows: int) -> str:
+    """The note for regimes with fewer than ``min_rows`` rows ("" if there are none)."""
+    small = {r: n for r, n in rows.items() if n < min_rows}
+    if not small:
+        return ""
+    sizes = ", ".join(f"{'+'.join(r) or 'obs'}={n}" for r, n in small.items())
+    return f"tiny regime ({sizes} rows < {min_rows})"
 
 
 def add_note(notes: np.ndarray, note: str) -> np.ndarray:

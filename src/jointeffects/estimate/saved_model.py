@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.data import RegimeData, query_array, regime_label
+from jointeffects.estimate.data import RegimeData, query_array
 from jointeffects.estimate.diagnostics import Diagnostics, extrapolation
 from jointeffects.estimate.estimator_state import estimator_state, read_estimator, read_models
 from jointeffects.estimate.intervals import (
@@ -29,6 +29,7 @@ from jointeffects.estimate.intervals import (
     refit,
     resample_rows,
     richer_fit,
+    tiny_regime_note,
     widen,
 )
 from jointeffects.estimate.jsonfield import Field
@@ -231,9 +232,6 @@ class SavedModel:
         if has_base:
             outside = outside[1:] | outside[0]
         notes = np.where(outside, "extrapolation (outside the common support)", "").astype(object)
-        small = {r: n for r, n in est.n_rows_.items() if n < MIN_TRUSTED_ROWS}
-        if small:
-            sizes = ", ".join(f"{regime_label(r)}={n}" for r, n in small.items())
-            notes = add_note(notes, f"tiny regime ({sizes} rows < {MIN_TRUSTED_ROWS})")
+        notes = add_note(notes, tiny_regime_note(est.n_rows_, MIN_TRUSTED_ROWS))
         misfit = self.uncertainty.misfit if self.uncertainty is not None else ""
         return add_note(notes, misfit)
