@@ -86,7 +86,7 @@ def run_one(args: argparse.Namespace, family: str, n: int, s: int) -> list[dict]
                 random_state=s,
                 misspecification=bias == "bias",
             )
-    if n <= args.boot_max_structured:
+    if n <= args.boot_max_structured and not args.no_structured:
         runs["structured/boot"] = lambda: bootstrap_intervals(
             StructuredEstimator(random_state=0),
             data,
