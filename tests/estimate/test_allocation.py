@@ -26,13 +26,18 @@ def test_paper_rule_without_pilot_is_the_closed_form(K):
     assert best / advice.ratio == pytest.approx(1.0, rel=0.5)
 
 
-def test_structured_default_is_the_paper_ratio_without_a_pilot():
-    # Measured (benchmarks/bench_allocation.py): 1/(K−1) was within the best grid points for
-    # the structured estimator, ahead of its simulation and sandwich advice.
-    for K in (2, 5):
-        advice = recommend_allocation(K, 60_000, "structured")
-        assert advice.method == "analytic"
-        assert advice.ratio == pytest.approx(1 / (K - 1), rel=1e-2)
+@pytest.mark.parametrize("K", [2, 3, 5, 10])
+def test_structured_default_is_the_square_root_rule_without_a_pilot(K):
+    # Var ≈ Σ_j v/n_j + (K−1)·v/n_obs → n_obs = √(K−1)·n_j (allocation module docstring);
+    # measured within the best grid points (benchmarks/bench_allocation.py).
+    advice = recommend_allocation(K, 60_000, "structured")
+    assert advice.method == "analytic"
+    root = np.sqrt(K - 1)
+    assert advice.ratio == pytest.approx(1 / root, rel=1e-2)
+    assert advice.obs_share == pytest.approx(root / (root + K), abs=1e-3)
+    assert advice.n_obs + K * advice.n_experiment <= 60_000
+    best = advice.table.loc[advice.table["relative_error"].idxmin(), "ratio"]
+    assert best / advice.ratio == pytest.approx(1.0, rel=0.5)  # its variance formula agrees
 
 
 def _pilot(noise_sd, n=2000, seed=0):

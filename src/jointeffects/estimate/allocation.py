@@ -15,23 +15,30 @@ v_r the observational regime gets K−1 times the rows of each experiment:
 With a pilot sample the v_r are measured (bootstrap of each regime's learner at joint
 queries) and the weighted rule is used.
 
-**The structure-aware estimator**: the same ratio 1/(K−1), chosen by measurement rather
-than derived. On fig2b-style runs (benchmarks/bench_allocation.py, 40 SCMs of the paper's
-family, N_tot = (K+1)·n) its error at 1/(K−1) was among the two best of the paper's 8-point
-grid in 5 of 6 cells (K = 2, 5; n = 500, 2000, 10^4; 0.99–1.17× the best grid point's
-error); at n = 500, K = 5 it was third (1.09×: at small n the optimum moves towards equal
-rows). The error is flat within a few per cent over N_sint/N_obs ≈ 0.2–2 and rises steeply
-when either side gets few rows (structure learning needs observational rows, φ_k
-experimental ones). The two pilot-based alternatives below did worse on the same runs.
+**The structure-aware estimator**: N_sint / N_obs = 1/√(K−1), i.e.
+n_obs / N = √(K−1) / (√(K−1) + K). It fits Ĵ = Σ_k φ̂_k, where the observational rows inform
+the K−1 nuisance terms of the other actions (ψ_k, the confounding of each action) rather than
+one regression multiplied by K−1. If those K−1 errors are roughly uncorrelated, the
+observational rows enter as (K−1)·v_obs / n_obs instead of (K−1)²·v_obs / n_obs, and the
+Lagrange condition above gives n_obs = √(K−1)·n_j. That premise is a heuristic, so the rule
+was checked by measurement (benchmarks/bench_allocation.py, 40 SCMs of the paper's family,
+N_tot = (K+1)·n, the paper's 8-point grid): on the runs that suggested it (K = 2 and 5,
+n = 500, 2000, 10^4) the paper's ratio 1/(K−1) missed the best two grid points at n = 500,
+K = 5 (third, 1.09× the best error) while 1/√(K−1) was within them in all six cells; on
+fresh SCMs (another seed, and K = 3) see the README. The structured estimator's error is flat
+within a few per cent over N_sint/N_obs ≈ 0.2–2, its optimum moving from about 1 at 500 rows
+per regime to about 0.2 at 10^4 (K = 5); 1/√(K−1) sits in the middle. The two pilot-based
+alternatives below did worse on the same runs.
 
 **Any other estimator** (``how="simulation"``): simulation from a pilot fit. Each regime r
 is re-sampled at its allocated size from the pilot (actions resampled, outcome = the pilot's
 fitted regime mean Ê[Y | regime r, a] plus a resampled pilot residual), the estimator is
 refitted (structure learning and model choice included), and its error against the pilot's
 own joint effect is averaged over ``n_sim`` simulations with common random numbers. The
-advice stays at the paper's ratio 1/(K−1) unless a split beats it by more than one paired
+advice stays at the analytic ratio (above) unless a split beats it by more than one paired
 standard error of the simulation (taking the noisy minimum landed on costly extreme splits).
-For the structured estimator: 1.00× (K = 2) and 1.02× (K = 5) the best grid point's error.
+For the structured estimator (measured with the former prior 1/(K−1), n = 2000): 1.00×
+(K = 2) and 1.02× (K = 5) the best grid point's error.
 
 **The structure-aware estimator, analytically** (``how="sandwich"``): it fits one ridge on
 the pooled rows, so its variance at an allocation (n_r) is the sandwich A⁻¹ M A⁻¹ with
@@ -141,10 +148,11 @@ def recommend_allocation(
     random_state : int, Generator or None
     outcome : str, default="Y"
     how : {"auto", "analytic", "sandwich", "simulation"}, default="auto"
-        - "analytic": the paper's closed form N_sint / N_obs = 1/(K−1), for any estimator,
-          no pilot needed.
+        - "analytic": a closed form, no pilot needed: N_sint / N_obs = 1/√(K−1) for the
+          structured estimator, the paper's 1/(K−1) for any other.
         - "simulation": refits on data simulated from the pilot fit (``len(grid)·n_sim``
-          fits at the budget's size), staying at 1/(K−1) unless a split is clearly better.
+          fits at the budget's size), staying at the analytic ratio unless a split is
+          clearly better.
         - "sandwich": ``StructuredEstimator`` only, its analytic variance from the pilot's
           moments (no refits; blind to structure learning and bias: not recommended).
         - "auto": the paper's estimator: "analytic", or with a pilot the rule weighted by
@@ -172,7 +180,7 @@ def recommend_allocation(
     if how == "auto" and (kind == "structured" or (kind == "paper" and pilot is None)):
         how = "analytic"
     if how == "analytic":
-        return _paper_rule(K, budget, np.ones(K + 1), "analytic")
+        return _paper_rule(K, budget, np.ones(K + 1), "analytic", _obs_weight(K, kind))
     if pilot is None:
         raise DataError(
             f"estimator {estimator!r} needs a pilot sample of every regime: pass pilot="
@@ -185,14 +193,15 @@ def recommend_allocation(
     if kind == "paper" and how == "auto":
         learner = getattr(estimator, "learner", None)
         v = _regime_variances(data, ((), *blocks), learner, queries, n_boot, rng)
-        return _paper_rule(K, budget, v, "pilot variance")
+        return _paper_rule(K, budget, v, "pilot variance", _obs_weight(K, kind))
     ratios = np.asarray(grid, dtype=float)
     if how == "sandwich":
         est = structured_fit(estimator, data)
         errors = _sandwich_errors(est, data, blocks, budget, ratios, queries)
         return _best(K, budget, ratios, errors, "sandwich")
     per_sim = _simulated_errors(estimator, data, blocks, budget, ratios, queries, n_sim, rng)
-    pick = _closest_within_noise(ratios, per_sim, 1.0 / max(K - 1, 1))
+    prior = 1.0 / np.sqrt(max(_obs_weight(K, kind), 1.0))  # the analytic rule's ratio
+    pick = _closest_within_noise(ratios, per_sim, prior)
     return _best(K, budget, ratios, per_sim.mean(axis=1), "simulation", pick)
 
 
@@ -200,8 +209,9 @@ def _closest_within_noise(ratios: np.ndarray, per_sim: np.ndarray, prior: float)
     """Among the grid points whose simulated error is within one paired standard error of
     the best one's, the one closest to ``prior`` (on a log scale).
 
-    ``prior`` is the paper's analytic ratio 1/(K−1): the simulation moves the advice away
-    from it only where it finds a clearly better split. The simulated errors of
+    ``prior`` is the analytic rule's ratio (1/√(K−1) for the structured estimator, 1/(K−1)
+    for others): the simulation moves the advice away from it only where it finds a clearly
+    better split. The simulated errors of
     neighbouring splits often differ by less than their noise (the structured estimator's
     error is flat over N_sint/N_obs ≈ 0.2–2); taking the noisy minimum then lands on
     extreme splits, which cost the most when the pilot misleads
@@ -237,23 +247,29 @@ def split(K: int, budget: int, ratio: float) -> tuple[int, int]:
     return budget - K * n_exp, n_exp
 
 
-def _paper_rule(K: int, budget: int, v: np.ndarray, method: str) -> Allocation:
-    # n_r ∝ c_r·√v_r, c_obs = K−1, c_j = 1 (module docstring); experiments share equally.
-    weight_obs = (K - 1) * np.sqrt(v[0])
+def _obs_weight(K: int, kind: str) -> float:
+    """The weight w of the observational variance, Var Ĵ ≈ Σ_j v_j/n_j + w·v_obs/n_obs:
+    (K−1)² for the paper's combination, K−1 for the structured estimator (module docstring)."""
+    return float(K - 1) if kind == "structured" else float((K - 1) ** 2)
+
+
+def _paper_rule(K: int, budget: int, v: np.ndarray, method: str, w: float) -> Allocation:
+    # n_r ∝ √(w_r·v_r) with w_obs = w (see _obs_weight) and w_j = 1; experiments share equally.
+    weight_obs = np.sqrt(w * v[0])
     weight_exp = np.sqrt(v[1:]).sum()
     share = weight_obs / (weight_obs + weight_exp) if K > 1 else 0.0
     n_obs = max(int(round(share * budget)), MIN_ROWS)
     n_exp = (budget - n_obs) // K
     ratios = np.asarray(RATIOS)
-    table = _table(K, budget, ratios, [_paper_variance(K, budget, r, v) for r in ratios])
+    table = _table(K, budget, ratios, [_paper_variance(K, budget, r, v, w) for r in ratios])
     return Allocation(n_obs, n_exp, n_obs / budget, n_exp / n_obs, method, table)
 
 
-def _paper_variance(K: int, budget: int, ratio: float, v: np.ndarray) -> float:
+def _paper_variance(K: int, budget: int, ratio: float, v: np.ndarray, w: float) -> float:
     n_obs, n_exp = split(K, budget, ratio)
     if min(n_obs, n_exp) < 1:
         return np.inf
-    return float(v[1:].sum() / n_exp + (K - 1) ** 2 * v[0] / n_obs)
+    return float(v[1:].sum() / n_exp + w * v[0] / n_obs)
 
 
 def _table(K: int, budget: int, ratios: np.ndarray, variances: Any) -> pd.DataFrame:
