@@ -63,7 +63,10 @@ def test_fit_prints_the_summary_and_writes_a_model(fitted):
     assert "support (Assumption 1)" in output and "; OK" in output
     relative = float(output.split("(relative ")[1].split(";")[0])
     assert relative < 0.9  # a constant gives 1; measured 0.67-0.81 over example seeds 0-4
-    assert "8 bootstrap refits and bias term (learners of degree 4) stored" in output
+    assert (
+        "8 bootstrap refits and bias term (learners of degree 4, refitted on each resample) "
+        "stored" in output
+    )
     assert load_model(model).estimator.n_rows_[()] == 1500
 
 

@@ -13,8 +13,13 @@ from jointeffects.errors import DataError
 from jointeffects.estimate import JointEffectEstimator, PolynomialRidgeCV
 from jointeffects.estimate.intervals import (
     IntervalWarning,
+    bias_aware_critical,
     bootstrap_intervals,
+    refit,
+    regime_data,
+    resample_rows,
     sandwich_intervals,
+    widen,
 )
 from jointeffects.estimate.structured import StructuredEstimator
 from jointeffects.simulate import sample_linear_scm, sample_polynomial_scm
@@ -123,11 +128,11 @@ def test_bias_term_is_the_spread_to_the_next_degree(linear_scm, queries):
     richer = StructuredEstimator(degrees=(2,), dag=dag, random_state=0).fit(data)
     spread = np.abs(est.predict(queries) - richer.predict(queries))
     np.testing.assert_allclose(table["bias"], spread)
-    half = stats.norm.ppf(0.95) * np.sqrt(table["se"] ** 2 + table["bias"] ** 2)
-    np.testing.assert_allclose(table["upper"] - table["estimate"], half)
+    for side in (table["upper"] - table["estimate"], table["estimate"] - table["lower"]):
+        assert_bias_aware(side, table["se"], spread, 0.9)
 
 
-def test_bootstrap_bias_term_is_the_spread_to_richer_learners(linear_scm, queries):
+def test_bootstrap_bias_term_is_the_spread_less_its_bootstrap_noise(linear_scm, queries):
     data = sample_regimes(linear_scm, 400, 6)
     est = JointEffectEstimator(learner=PolynomialRidgeCV(degree=1))
     kwargs = {"n_boot": 20, "random_state": 3}
@@ -135,15 +140,61 @@ def test_bootstrap_bias_term_is_the_spread_to_richer_learners(linear_scm, querie
         warnings.simplefilter("ignore", IntervalWarning)
         plain = bootstrap_intervals(est, data, queries, misspecification=False, **kwargs)
         table = bootstrap_intervals(est, data, queries, **kwargs)  # "auto": ridge learners
-    richer = JointEffectEstimator(learner=PolynomialRidgeCV(degree=2)).fit(data)
-    spread = np.abs(table["estimate"] - richer.predict(queries))
-    np.testing.assert_allclose(table["bias"], spread)
-    assert (spread > 0).all()
+    richer = JointEffectEstimator(learner=PolynomialRidgeCV(degree=2))
+    spread = table["estimate"] - richer.fit(data).predict(queries)
+    # the same resamples, refitted at both degrees, by hand
+    rng = np.random.default_rng(3)
+    rd = regime_data(data)
+    noise = []
+    for _ in range(20):
+        sample = resample_rows(rd, rng)
+        noise.append(refit(est, sample).predict(queries) - refit(richer, sample).predict(queries))
+    expected = np.sqrt(np.maximum(spread**2 - np.var(noise, axis=0, ddof=1), 0.0))
+    np.testing.assert_allclose(table["bias"], expected, atol=1e-12)
+    assert (table["bias"] <= np.abs(spread) + 1e-12).all()
     z = stats.norm.ppf(0.95)
-    for side in ("lower", "upper"):
-        half = np.abs(plain[side] - plain["estimate"])
-        widened = np.abs(table[side] - table["estimate"])
-        np.testing.assert_allclose(widened, np.sqrt(half**2 + (z * spread) ** 2))
+    for side in ("lower", "upper"):  # the same resamples: plain is the unwidened band
+        se = np.abs(plain[side] - plain["estimate"]) / z
+        assert_bias_aware(np.abs(table[side] - table["estimate"]), se, table["bias"], 0.9)
+
+
+def assert_bias_aware(half, se, bias, level):
+    """``half`` is the half-width that covers at ``level`` an estimate ~ N(truth + bias, se²)."""
+    half, se, bias = (np.asarray(v, dtype=float) for v in (half, se, bias))
+    covered = stats.norm.cdf((half - bias) / se) - stats.norm.cdf((-half - bias) / se)
+    np.testing.assert_allclose(covered, level, atol=1e-9)
+    assert (half >= np.maximum(bias, stats.norm.ppf(0.5 + level / 2) * se) - 1e-12).all()
+
+
+@pytest.mark.parametrize("level", [0.5, 0.9, 0.99])
+def test_bias_aware_critical_value_is_the_folded_normal_quantile(level):
+    t = np.array([0.0, 1e-3, 0.5, 1.0, 3.0, 7.999, 8.0, 8.001, 50.0, 1e6])
+    c = bias_aware_critical(t, level)
+    covered = stats.norm.cdf(c - t) - stats.norm.cdf(-c - t)
+    np.testing.assert_allclose(covered, level, atol=1e-9)
+    assert c[0] == pytest.approx(stats.norm.ppf(0.5 + level / 2), abs=1e-9)
+    assert (np.diff(c) > 0).all()  # more bias, wider; continuous across the t = 8 switch
+
+
+def test_widened_interval_covers_at_its_level_when_the_bias_is_known():
+    # Monte Carlo: estimates with a known bias and standard error, widened by that bias.
+    rng = np.random.default_rng(11)
+    bias = np.repeat([0.0, 0.3, 1.0, 3.0], 50_000)
+    se = 1.0
+    estimate = bias + se * rng.standard_normal(bias.size)  # the truth is 0
+    half = stats.norm.ppf(0.95) * se
+    lower, upper = widen(estimate, estimate - half, estimate + half, bias, 0.9)
+    covered = (lower <= 0) & (0 <= upper)
+    for b in np.unique(bias):
+        # binomial sd of a share near 0.9 over 50 000 draws is 0.0013
+        assert covered[bias == b].mean() == pytest.approx(0.9, abs=0.006)
+    plain = (estimate - half <= 0) & (0 <= estimate + half)
+    assert plain[bias == 1.0].mean() < 0.8  # the unwidened band misses
+
+
+def test_widening_an_interval_of_zero_width_gives_the_bias():
+    lower, upper = widen(np.array([1.0]), np.array([1.0]), np.array([1.0]), np.array([0.2]), 0.9)
+    np.testing.assert_allclose([lower[0], upper[0]], [0.8, 1.2])
 
 
 def test_bootstrap_bias_term_needs_polynomial_ridge_learners(linear_scm, queries):

@@ -23,7 +23,11 @@ from jointeffects.estimate import (
     as_regime_data,
 )
 from jointeffects.estimate.diagnostics import additivity_check, support_diagnostics
-from jointeffects.estimate.intervals import IntervalWarning, sandwich_intervals
+from jointeffects.estimate.intervals import (
+    IntervalWarning,
+    bootstrap_intervals,
+    sandwich_intervals,
+)
 from jointeffects.estimate.polystats import monomial_powers
 from jointeffects.estimate.serialize import (
     FORMAT,
@@ -145,6 +149,22 @@ def test_saved_structured_band_equals_the_library_sandwich(data, queries, tmp_pa
     misfit = library["note"].str.startswith("model misspecified").all()
     assert (loaded.uncertainty.misfit != "") == misfit
     assert loaded.uncertainty.neighbour.degree_ == fitted.degree_ + 1
+
+
+def test_saved_bootstrap_band_equals_the_library_bootstrap(data, queries, tmp_path):
+    # The file keeps the richer learners' refits on the same resamples, so the loaded model
+    # gives bootstrap_intervals' band with its noise-corrected bias term.
+    train = _train(data)
+    fitted = _fit(JointEffectEstimator(), data)
+    uncertainty = fit_uncertainty(fitted, train, n_boot=8, rng=5)
+    save_model(fitted, tmp_path / "m.json", support_diagnostics(data), uncertainty)
+    table = load_model(tmp_path / "m.json").predict_table(queries, level=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IntervalWarning)
+        library = bootstrap_intervals(fitted, train, queries, level=0.9, n_boot=8, random_state=5)
+    np.testing.assert_allclose(table[["lower", "upper"]], library[["lower", "upper"]], rtol=1e-9)
+    assert len(uncertainty.partner_replicates) == 8
+    assert (library["bias"] > 0).any()
 
 
 def test_a_misspecified_saved_model_flags_every_interval(tmp_path):

@@ -95,7 +95,7 @@ def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
         line = f"intervals: {len(uncertainty.replicates)} bootstrap refits"
         if uncertainty.neighbour is not None:
             degree = uncertainty.neighbour.learner.degree
-            line += f" and bias term (learners of degree {degree})"
+            line += f" and bias term (learners of degree {degree}, refitted on each resample)"
         lines.append(line + " stored")
     else:
         lines.append(

@@ -28,14 +28,16 @@ from jointeffects.estimate.intervals import (
     MIN_TRUSTED_ROWS,
     SPEC_LEVEL,
     add_note,
-    bootstrap_draws,
+    calibrated_bias,
     interval_table,
     linear_rows,
     misspecification_note,
     normal_table,
+    paired_draws,
     refit,
     regime_data,
     richer_fit,
+    richer_partner,
     sandwich_covariance,
     structured_fit,
     untrusted_notes,
@@ -130,31 +132,43 @@ def response_curves(
     Q = np.concatenate(blocks)
     joint = fitted.predict(Q)
     misfit = ""
+    effect = joint[1:] - joint[0]
     if intervals == "bootstrap":
         assert data is not None
-        _, draws = bootstrap_draws(estimator, data, [(Q, None)], n_boot, random_state)
-        table = interval_table(joint[1:] - joint[0], draws[:, 1:] - draws[:, :1], level)
+        models = [estimator]
+        partner = richer_partner(fitted) if misspecification else None
+        if partner is not None:
+            models.append(partner)
+        (_, draws), *richer = paired_draws(models, data, [(Q, None)], n_boot, random_state)
+        table = interval_table(effect, draws[:, 1:] - draws[:, :1], level)
+        if richer:
+            ((other, other_draws),) = richer
+            spread = effect - (other[1:] - other[0])
+            spread_draws = (draws - other_draws)[:, 1:] - (draws - other_draws)[:, :1]
+            table["lower"], table["upper"] = widen(
+                effect,
+                table["lower"],
+                table["upper"],
+                calibrated_bias(spread, spread_draws),
+                level,
+            )
     elif intervals == "sandwich":
         assert data is not None
         rows = linear_rows(fitted, Q, None)
         contrast = rows[1:] - rows[:1]
         cov = sandwich_covariance(fitted, data)
         se = np.sqrt(np.einsum("ij,jk,ik->i", contrast, cov, contrast))
-        table = normal_table(joint[1:] - joint[0], se, level)
+        table = normal_table(effect, se, level)
         if misspecification:
             misfit = misspecification_note(fitted, data, SPEC_LEVEL)
+            other = richer_fit(fitted, data).predict(Q)
+            bias = np.abs(effect - (other[1:] - other[0]))  # the raw spread, as the sandwich's
+            table["lower"], table["upper"] = widen(
+                effect, table["lower"], table["upper"], bias, level
+            )
     else:
         nan = np.full(len(Q) - 1, np.nan)
-        table = pd.DataFrame({"estimate": joint[1:] - joint[0], "lower": nan, "upper": nan})
-    richer = None
-    if intervals is not None and misspecification and data is not None:
-        richer = richer_fit(fitted, data)  # the bias term's partner, for either interval
-    if richer is not None:
-        other = richer.predict(Q)
-        bias = np.abs((joint[1:] - joint[0]) - (other[1:] - other[0]))
-        table["lower"], table["upper"] = widen(
-            table["estimate"], table["lower"], table["upper"], bias, level
-        )
+        table = pd.DataFrame({"estimate": effect, "lower": nan, "upper": nan})
     notes = untrusted_notes(data, Q[1:], min_rows) if data is not None else np.full(len(Q) - 1, "")
     notes = add_note(notes, misfit)
     out = pd.DataFrame(

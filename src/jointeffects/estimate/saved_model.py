@@ -25,10 +25,12 @@ from jointeffects.estimate.intervals import (
     MIN_TRUSTED_ROWS,
     SPEC_LEVEL,
     add_note,
+    calibrated_bias,
     check_level,
     refit,
     resample_rows,
     richer_fit,
+    richer_partner,
     tiny_regime_note,
     widen,
 )
@@ -36,7 +38,7 @@ from jointeffects.estimate.jsonfield import Field
 from jointeffects.estimate.learner_state import floats
 from jointeffects.estimate.structured import StructuredEstimator
 
-_KEYS = ("method", "replicates", "covariance", "neighbour", "misfit")
+_KEYS = ("method", "replicates", "covariance", "neighbour", "partner_replicates", "misfit")
 
 
 @dataclass
@@ -53,6 +55,10 @@ class Uncertainty:
         The same model refitted one degree richer (the structured model's degree, or the
         polynomial ridge learners'); the spread of the two predictions is the interval's
         bias term.
+    partner_replicates : list of fitted estimators or None
+        Bootstrap with a neighbour only: the neighbour refitted on each replicate's
+        resample, whose spreads give the noise subtracted from the bias term
+        (:func:`~jointeffects.estimate.intervals.calibrated_bias`).
     misfit : str
         The specification test's note when it rejected at fit ("" otherwise): every interval
         of the model is then flagged as not trustworthy.
@@ -62,6 +68,7 @@ class Uncertainty:
     replicates: list[Any] | None = None
     covariance: np.ndarray | None = None
     neighbour: Any = None
+    partner_replicates: list[Any] | None = None
     misfit: str = ""
 
 
@@ -76,8 +83,8 @@ def fit_uncertainty(
     A StructuredEstimator gets its sandwich covariance, its fit one degree richer and the
     specification test's verdict (about 1.5 more fits); any other estimator ``n_boot`` refits
     on rows resampled within each regime and, with polynomial ridge learners, its fit with
-    learners one degree richer (the bias term of
-    :func:`~jointeffects.estimate.intervals.bootstrap_intervals`).
+    learners one degree richer and that fit's ``n_boot`` refits on the same resamples (the
+    bias term of :func:`~jointeffects.estimate.intervals.bootstrap_intervals`).
     """
     if isinstance(estimator, StructuredEstimator):
         from jointeffects.estimate.intervals import misspecification_note, sandwich_covariance
@@ -91,8 +98,21 @@ def fit_uncertainty(
     if n_boot < 2:
         raise DataError(f"n_boot={n_boot} must be at least 2 bootstrap replicates")
     generator = np.random.default_rng(rng)
-    reps = [refit(estimator, resample_rows(data, generator)) for _ in range(n_boot)]
-    return Uncertainty("bootstrap", replicates=reps, neighbour=richer_fit(estimator, data))
+    partner = richer_partner(estimator)
+    reps, partner_reps = [], []
+    for _ in range(n_boot):
+        sample = resample_rows(data, generator)
+        reps.append(refit(estimator, sample))
+        if partner is not None:
+            partner_reps.append(refit(partner, sample))
+    if partner is None:
+        return Uncertainty("bootstrap", replicates=reps)
+    return Uncertainty(
+        "bootstrap",
+        replicates=reps,
+        neighbour=refit(partner, data),
+        partner_replicates=partner_reps,
+    )
 
 
 def uncertainty_state(u: Uncertainty | None) -> dict[str, Any] | None:
@@ -107,6 +127,9 @@ def uncertainty_state(u: Uncertainty | None) -> dict[str, Any] | None:
         else [estimator_state(r)["models"] for r in u.replicates],
         "covariance": None if u.covariance is None else floats(u.covariance),
         "neighbour": None if u.neighbour is None else estimator_state(u.neighbour),
+        "partner_replicates": None
+        if u.partner_replicates is None
+        else [estimator_state(r)["models"] for r in u.partner_replicates],
         "misfit": u.misfit,
     }
 
@@ -130,23 +153,36 @@ def read_uncertainty(f: Field, est: Any) -> Uncertainty | None:
             misfit=misfit,
         )
     if method == "bootstrap" and not isinstance(est, StructuredEstimator):
-        reps = []
-        for r in f["replicates"].items():
-            rep = type(est)(random_state=est.random_state)
-            rep.actions_, rep.outcome_ = est.actions_, est.outcome_
-            if hasattr(est, "blocks_"):
-                rep.blocks_ = est.blocks_
-            read_models(r, rep, list(est.actions_))
-            reps.append(rep)
+        reps = _read_replicates(f["replicates"], est)
         if len(reps) < 2:
             raise f["replicates"].bad("at least 2 bootstrap replicates")
-        neighbour = None if f["neighbour"].value is None else read_estimator(f["neighbour"])
-        if neighbour is not None and (
-            type(neighbour) is not type(est) or neighbour.actions_ != est.actions_
-        ):
+        if f["neighbour"].value is None:
+            return Uncertainty("bootstrap", replicates=reps)
+        neighbour = read_estimator(f["neighbour"])
+        if type(neighbour) is not type(est) or neighbour.actions_ != est.actions_:
             raise f["neighbour"].bad(f"a {type(est).__name__} on the actions {list(est.actions_)}")
-        return Uncertainty("bootstrap", replicates=reps, neighbour=neighbour)
+        partners = _read_replicates(f["partner_replicates"], neighbour)
+        if len(partners) != len(reps):
+            raise f["partner_replicates"].bad(
+                f"{len(reps)} replicates, one per bootstrap replicate"
+            )
+        return Uncertainty(
+            "bootstrap", replicates=reps, neighbour=neighbour, partner_replicates=partners
+        )
     raise f["method"].bad(f"the method of a {type(est).__name__} ('bootstrap' or 'sandwich')")
+
+
+def _read_replicates(f: Field, est: Any) -> list[Any]:
+    """Bootstrap replicates stored as their learners' states, rebuilt as copies of ``est``."""
+    reps = []
+    for r in f.items():
+        rep = type(est)(random_state=est.random_state)
+        rep.actions_, rep.outcome_ = est.actions_, est.outcome_
+        if hasattr(est, "blocks_"):
+            rep.blocks_ = est.blocks_
+        read_models(r, rep, list(est.actions_))
+        reps.append(rep)
+    return reps
 
 
 @dataclass
@@ -179,7 +215,7 @@ class SavedModel:
         -------
         DataFrame with column ``prediction``; with ``level`` also ``lower``, ``upper``,
         ``trusted`` and ``note``. Intervals are widened by the bias term stored at fit (the
-        spread to the fit one degree richer) as in
+        spread to the fit one degree richer; for the bootstrap less its noise) as in
         :func:`~jointeffects.estimate.intervals.sandwich_intervals` and
         :func:`~jointeffects.estimate.intervals.bootstrap_intervals`. An interval is not
         trusted where a regime had fewer than 200 rows, the query (or ``base``) lies outside
@@ -204,11 +240,20 @@ class SavedModel:
                 "this model file holds no uncertainty; refit with --n-boot N (N >= 2) for "
                 "intervals, or omit --interval"
             )
+        bias = None
         if u.method == "bootstrap":
             assert u.replicates is not None
-            draws = contrast(np.array([r.predict(Q, intervened=intervened) for r in u.replicates]))
+            raw = np.array([r.predict(Q, intervened=intervened) for r in u.replicates])
+            draws = contrast(raw)
             tail = (1 - level) / 2
             lower, upper = np.quantile(draws, [tail, 1 - tail], axis=0)
+            if u.neighbour is not None:
+                assert u.partner_replicates is not None
+                other = np.array(
+                    [r.predict(Q, intervened=intervened) for r in u.partner_replicates]
+                )
+                spread = contrast(estimate - u.neighbour.predict(Q, intervened=intervened))
+                bias = calibrated_bias(spread, contrast(raw - other))
         else:
             from jointeffects.estimate.intervals import linear_rows
 
@@ -217,8 +262,9 @@ class SavedModel:
             se = np.sqrt(np.einsum("ij,jk,ik->i", rows, u.covariance, rows))
             half = stats.norm.ppf(0.5 + level / 2) * se
             lower, upper = table["prediction"] - half, table["prediction"] + half
-        if u.neighbour is not None:
-            bias = np.abs(contrast(estimate - u.neighbour.predict(Q, intervened=intervened)))
+            if u.neighbour is not None:  # the raw spread, as sandwich_intervals
+                bias = np.abs(contrast(estimate - u.neighbour.predict(Q, intervened=intervened)))
+        if bias is not None:
             lower, upper = widen(table["prediction"], lower, upper, bias, level)
         table["lower"], table["upper"] = lower, upper
         notes = self._notes(Q, base is not None)

@@ -1,4 +1,4 @@
-"""Model files: fitted estimators as schema-versioned JSON (``jointeffects.model/2``), never pickle.
+"""Model files: fitted estimators as schema-versioned JSON (``jointeffects.model/3``), never pickle.
 
 A file holds the action names, the outcome, the regimes with their row counts, the
 estimator's kind and hyper-parameters, every learner's coefficients and input scaling (all a
@@ -52,7 +52,7 @@ __all__ = [
 
 #: Format 2 (this version) added the structured model's degree neighbour and specification
 #: verdict to the uncertainty; format-1 files are refused with a request to refit.
-FORMAT = "jointeffects.model/2"
+FORMAT = "jointeffects.model/3"
 
 _TOP = ("format", "package_version", "estimator", "diagnostics", "uncertainty", "checksum")
 _DIAGNOSTICS = ("support", "lower", "upper", "reference", "grid", "warnings", "validation")
@@ -176,7 +176,11 @@ def model_from_dict(payload: Any) -> SavedModel:
         raise DataError(
             f"model file format {fmt!r} is not {FORMAT!r}; this jointeffects "
             f"{_package_version()} reads {FORMAT} files written by 'jointeffects fit'"
-            + ("; refit the model from its data" if fmt == "jointeffects.model/1" else "")
+            + (
+                "; refit the model from its data"
+                if fmt in ("jointeffects.model/1", "jointeffects.model/2")
+                else ""
+            )
         )
     top.obj(_TOP)
     est = read_estimator(top["estimator"])
