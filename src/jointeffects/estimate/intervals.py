@@ -87,10 +87,12 @@ def bootstrap_intervals(
         f̂ − f̂' to the estimator refitted with its :class:`PolynomialRidgeCV` learners one
         degree richer, refitted on the same resamples, so that the spread's own noise can
         be subtracted (:func:`calibrated_bias`); each side is then widened to the
-        bias-aware half-width of :func:`widen`. Doubles the bootstrap's fits (the richer
-        ones cost about 1.5 each). Needs polynomial ridge learners; "auto" = True when the
-        estimator has them. Measured coverage: README "Uncertainty and design",
-        benchmarks/bench_coverage.py.
+        bias-aware half-width of :func:`widen`. Costs the richer learners' refits (measured
+        3-5× the plain bootstrap's time). Needs polynomial ridge learners; "auto" = True
+        when the estimator has them. Measured (benchmarks/bench_coverage.py, K = 5, 12
+        SCMs per cell, 500 to 10^5 rows per regime, Gaussian, uniform and logistic noise):
+        nominal 0.9 covered 0.87-0.93 in every cell, the plain percentile bootstrap
+        0.84-0.91.
 
     Returns
     -------
