@@ -24,11 +24,14 @@ Lagrange condition above gives n_obs = √(K−1)·n_j. That premise is a heuris
 was checked by measurement (benchmarks/bench_allocation.py, 40 SCMs of the paper's family,
 N_tot = (K+1)·n, the paper's 8-point grid): on the runs that suggested it (K = 2 and 5,
 n = 500, 2000, 10^4) the paper's ratio 1/(K−1) missed the best two grid points at n = 500,
-K = 5 (third, 1.09× the best error) while 1/√(K−1) was within them in all six cells; on
-fresh SCMs (another seed, and K = 3) see the README. The structured estimator's error is flat
-within a few per cent over N_sint/N_obs ≈ 0.2–2, its optimum moving from about 1 at 500 rows
-per regime to about 0.2 at 10^4 (K = 5); 1/√(K−1) sits in the middle. The two pilot-based
-alternatives below did worse on the same runs.
+K = 5 (third, 1.09× the best error) while 1/√(K−1) was within them in all six cells (for
+K = 2 both rules agree; for K = 5 its ratio 0.5 is a grid point). On fresh SCMs (seed 7,
+K = 2, 3, 5) it was within them in 4 of 9 cells, 0.95–1.20× the best error (README): the
+error surface is flat and jagged, and no fixed ratio is in the best two of eight everywhere.
+The error is flat within a few per cent over N_sint/N_obs ≈ 0.2–5, its optimum moving from
+about 1 at 500 rows per regime to 0.2–5 at 10^4 depending on the SCM sample; 1/√(K−1) sits
+in the middle. The two pilot-based alternatives below did worse on the runs that suggested
+the rule.
 
 **Any other estimator** (``how="simulation"``): simulation from a pilot fit. Each regime r
 is re-sampled at its allocated size from the pilot (actions resampled, outcome = the pilot's
@@ -211,11 +214,10 @@ def _closest_within_noise(ratios: np.ndarray, per_sim: np.ndarray, prior: float)
 
     ``prior`` is the analytic rule's ratio (1/√(K−1) for the structured estimator, 1/(K−1)
     for others): the simulation moves the advice away from it only where it finds a clearly
-    better split. The simulated errors of
-    neighbouring splits often differ by less than their noise (the structured estimator's
-    error is flat over N_sint/N_obs ≈ 0.2–2); taking the noisy minimum then lands on
-    extreme splits, which cost the most when the pilot misleads
-    (benchmarks/bench_allocation.py).
+    better split. The simulated errors of neighbouring splits often differ by less than
+    their noise (the structured estimator's error is flat over N_sint/N_obs ≈ 0.2–2);
+    taking the noisy minimum then lands on extreme splits, which cost the most when the
+    pilot misleads (benchmarks/bench_allocation.py).
     """
     mean = per_sim.mean(axis=1)
     best = int(np.argmin(mean))
