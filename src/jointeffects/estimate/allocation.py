@@ -28,7 +28,7 @@ K = 5 (third, 1.09× the best error) while 1/√(K−1) was within them in all s
 K = 2 both rules agree; for K = 5 its ratio 0.5 is a grid point). On fresh SCMs (seed 7,
 K = 2, 3, 5) it was within them in 4 of 9 cells, 0.95–1.20× the best error (README): the
 error surface is flat and jagged, and no fixed ratio is in the best two of eight everywhere.
-The error is flat within a few per cent over N_sint/N_obs ≈ 0.2–5, its optimum moving from
+The error varies by 5–20 % over N_sint/N_obs ≈ 0.2–5, its optimum moving from
 about 1 at 500 rows per regime to 0.2–5 at 10^4 depending on the SCM sample; 1/√(K−1) sits
 in the middle. The two pilot-based alternatives below did worse on the runs that suggested
 the rule.
