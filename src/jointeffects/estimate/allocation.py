@@ -28,6 +28,9 @@ K = 5 (third, 1.09× the best error) while 1/√(K−1) was within them in all s
 K = 2 both rules agree; for K = 5 its ratio 0.5 is a grid point). On fresh SCMs (seed 7,
 K = 2, 3, 5) it was within them in 4 of 9 cells, 0.95–1.20× the best error (README): the
 error surface is flat and jagged, and no fixed ratio is in the best two of eight everywhere.
+With 120 fresh SCMs (seed 11) it passed K = 2, 3, 5 at n = 2000, but at n = 10^4, K = 2 the
+best split gave the experiments twice the observational rows (1/√(K−1): 1.17× its error,
+3.1 paired standard errors): at large n this estimator wants more experimental rows.
 The error varies by 5–20 % over N_sint/N_obs ≈ 0.2–5, its optimum moving from
 about 1 at 500 rows per regime to 0.2–5 at 10^4 depending on the SCM sample; 1/√(K−1) sits
 in the middle. The two pilot-based alternatives below did worse on the runs that suggested
