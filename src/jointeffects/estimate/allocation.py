@@ -179,10 +179,6 @@ def recommend_allocation(
         raise DataError(f"how={how!r} is not one of {list(HOW)}")
     rng = np.random.default_rng(random_state)
     kind = _kind(estimator)
-    if kind == "structured" and isinstance(estimator, str):
-        from jointeffects.estimate.structured import StructuredEstimator
-
-        estimator = StructuredEstimator()
     if how == "auto" and (kind == "structured" or (kind == "paper" and pilot is None)):
         how = "analytic"
     if how == "analytic":
@@ -191,6 +187,10 @@ def recommend_allocation(
         raise DataError(
             f"estimator {estimator!r} needs a pilot sample of every regime: pass pilot="
         )
+    if kind == "structured" and isinstance(estimator, str):
+        from jointeffects.estimate.structured import StructuredEstimator
+
+        estimator = StructuredEstimator()
     data = regime_data(pilot, outcome)
     blocks = experiment_blocks(data)
     if len(blocks) != K or () not in data.regimes:

@@ -144,7 +144,8 @@ def response_curves(
         if richer:
             ((other, other_draws),) = richer
             spread = effect - (other[1:] - other[0])
-            spread_draws = (draws - other_draws)[:, 1:] - (draws - other_draws)[:, :1]
+            differences = draws - other_draws
+            spread_draws = differences[:, 1:] - differences[:, :1]
             table["lower"], table["upper"] = widen(
                 effect,
                 table["lower"],

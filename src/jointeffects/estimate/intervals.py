@@ -18,7 +18,7 @@ sandwich intervals also when a residual specification test finds the structured 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -251,24 +251,42 @@ def paired_draws(
     """:func:`bootstrap_draws` for several estimators refitted on the *same* resamples
     (one (estimate, draws) pair per estimator), so that differences between them are
     bootstrapped too."""
-    if n_boot < 2:
-        raise DataError(f"n_boot={n_boot} must be at least 2 bootstrap replicates")
-    rng = np.random.default_rng(random_state)
+    refits = paired_refits(estimators, data, n_boot, random_state, resample)  # checks n_boot
 
     def predict(model: Any) -> np.ndarray:
         return np.concatenate([model.predict(Xq, intervened=r) for Xq, r in queries])
 
-    draw = resample_rows if resample is None else resample
     out = []
     for estimator in estimators:
         fitted = estimator if hasattr(estimator, "actions_") else refit(estimator, data)
         estimate = predict(fitted)
         out.append((estimate, np.empty((n_boot, len(estimate)))))
-    for b in range(n_boot):
-        sample = draw(data, rng)
-        for estimator, (_, draws) in zip(estimators, out, strict=True):
-            draws[b] = predict(refit(estimator, sample))
+    for b, models in enumerate(refits):
+        for model, (_, draws) in zip(models, out, strict=True):
+            draws[b] = predict(model)
     return out
+
+
+def paired_refits(
+    estimators: Sequence[Any],
+    data: RegimeData,
+    n_boot: int,
+    random_state: int | np.random.Generator | None = None,
+    resample: Callable[[RegimeData, np.random.Generator], RegimeData] | None = None,
+) -> Iterator[list[Any]]:
+    """``n_boot`` times: one resample of ``data`` (default :func:`resample_rows`) and a clone
+    of every estimator fitted on it. Checks ``n_boot`` at the call, refits lazily."""
+    if n_boot < 2:
+        raise DataError(f"n_boot={n_boot} must be at least 2 bootstrap replicates")
+    rng = np.random.default_rng(random_state)
+    draw = resample_rows if resample is None else resample
+
+    def replicates() -> Iterator[list[Any]]:
+        for _ in range(n_boot):
+            sample = draw(data, rng)
+            yield [refit(estimator, sample) for estimator in estimators]
+
+    return replicates()
 
 
 def resample_rows(data: RegimeData, rng: np.random.Generator) -> RegimeData:

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from jointeffects.errors import DataError
 from jointeffects.estimate.data import RegimeData, query_array
@@ -27,8 +26,9 @@ from jointeffects.estimate.intervals import (
     add_note,
     calibrated_bias,
     check_level,
+    normal_table,
+    paired_refits,
     refit,
-    resample_rows,
     richer_fit,
     richer_partner,
     tiny_regime_note,
@@ -95,23 +95,16 @@ def fit_uncertainty(
             neighbour=richer_fit(estimator, data),
             misfit=misspecification_note(estimator, data, SPEC_LEVEL),
         )
-    if n_boot < 2:
-        raise DataError(f"n_boot={n_boot} must be at least 2 bootstrap replicates")
-    generator = np.random.default_rng(rng)
     partner = richer_partner(estimator)
-    reps, partner_reps = [], []
-    for _ in range(n_boot):
-        sample = resample_rows(data, generator)
-        reps.append(refit(estimator, sample))
-        if partner is not None:
-            partner_reps.append(refit(partner, sample))
+    models = [estimator] if partner is None else [estimator, partner]
+    reps, *partner_reps = map(list, zip(*paired_refits(models, data, n_boot, rng), strict=True))
     if partner is None:
         return Uncertainty("bootstrap", replicates=reps)
     return Uncertainty(
         "bootstrap",
         replicates=reps,
         neighbour=refit(partner, data),
-        partner_replicates=partner_reps,
+        partner_replicates=partner_reps[0],
     )
 
 
@@ -260,8 +253,8 @@ class SavedModel:
             assert u.covariance is not None
             rows = contrast(linear_rows(est, Q, intervened).T).T
             se = np.sqrt(np.einsum("ij,jk,ik->i", rows, u.covariance, rows))
-            half = stats.norm.ppf(0.5 + level / 2) * se
-            lower, upper = table["prediction"] - half, table["prediction"] + half
+            band = normal_table(table["prediction"].to_numpy(), se, level)
+            lower, upper = band["lower"], band["upper"]
             if u.neighbour is not None:  # the raw spread, as sandwich_intervals
                 bias = np.abs(contrast(estimate - u.neighbour.predict(Q, intervened=intervened)))
         if bias is not None:
