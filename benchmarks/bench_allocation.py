@@ -8,7 +8,9 @@ error is within the best 20 % of the grid's (at most the ⌈0.2·|grid|⌉-th sm
 ratio of its error to the best grid point's is printed too, and that gap in units of its
 paired standard error over SCMs (the error is flat near the optimum, so a miss by 2-4 %
 can be noise: |gap / paired SE| < 2). All splits of one SCM take
-prefixes of the same regime samples (common random numbers).
+prefixes of the same regime samples (common random numbers). The grid's best means are
+minima of noisy means (winner's curse); with --reference (another seed's --csv) the advice is
+also judged against the grid points that were best on that run.
 
 - paper:      JointEffectEstimator, the analytic rule n_obs/N = (K−1)/(2K−1) (no pilot)
 - structured: StructuredEstimator; --how auto/analytic: the rule N_sint/N_obs = 1.7/√(K−1)
@@ -18,7 +20,9 @@ prefixes of the same regime samples (common random numbers).
 
     python benchmarks/bench_allocation.py --scms 40 --Ks 2 5 --per-regime 2000
     OMP_NUM_THREADS=1 python benchmarks/bench_allocation.py --methods structured --scms 400 \
-        --Ks 2 3 5 --per-regime 2000 --seed 23 --csv errors.csv
+        --Ks 2 3 5 --per-regime 2000 --seed 21 --csv seed21.csv
+    OMP_NUM_THREADS=1 python benchmarks/bench_allocation.py --methods structured --scms 400 \
+        --Ks 2 3 5 --per-regime 2000 --seed 23 --reference seed21.csv
     python benchmarks/bench_allocation.py --methods structured --scms 40 --how simulation \
         --n-sim 10
 """
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -93,6 +98,52 @@ def fitted_optimum(means: np.ndarray) -> float:
     return float(np.exp(np.clip(vertex, x[0], x[-1])))
 
 
+def verdict(K: int, name: str, part: pd.DataFrame, keep: int, reference: Any) -> dict:
+    """One cell's verdict; with ``reference`` (another run's per-SCM errors) also whether the
+    advice beats the worse of the ``keep`` grid points that were best in that run, measured
+    here (no winner's curse: those points were not chosen on this run's noise)."""
+    means = part[[*GRID, "advised"]].mean()
+    grid = means[list(GRID)]
+    cutoff = np.sort(grid.to_numpy())[keep - 1]
+    # Per SCM: is the advised split within that SCM's best 20 % of the grid?
+    per_scm = (
+        part["advised"].to_numpy() <= np.sort(part[list(GRID)].to_numpy(), axis=1)[:, keep - 1]
+    )
+    optimum = fitted_optimum(grid.to_numpy(dtype=float))
+    out = {
+        "K": K,
+        "method": name,
+        "fitted optimum": optimum,
+        "optimum·√(K−1)": optimum * np.sqrt(K - 1),
+        "advised ratio": part["advised ratio"].median(),
+        "advised err": means["advised"],
+        "best grid err": grid.min(),
+        "best grid ratio": grid.idxmin(),
+        f"{keep}-th best err": cutoff,
+        "within best 20%": bool(means["advised"] <= cutoff),
+        "grid points better": int((grid < means["advised"]).sum()),
+        "err / best err": means["advised"] / grid.min(),
+        "share of SCMs within": per_scm.mean(),
+        # Is the gap to the best grid point more than noise? Paired over SCMs.
+        "gap / paired SE": paired_z(part["advised"] - part[grid.idxmin()]),
+    }
+    if reference is not None:
+        ref = reference[(reference["K"] == K) & (reference["method"] == name)]
+        chosen = [g for g in GRID if str(g) in ref.columns]
+        top = pd.Series({g: ref[str(g)].mean() for g in chosen}).nsmallest(keep).index
+        worst = grid[top].idxmax()
+        out["held-out best grid ratios"] = "/".join(str(g) for g in top)
+        out["within held-out best 20%"] = bool(means["advised"] <= grid[worst])
+        out["held-out gap / paired SE"] = paired_z(part["advised"] - part[worst])
+    return out
+
+
+def paired_z(gap: pd.Series) -> float:
+    """Mean of paired differences over their standard error (0 if they are all equal)."""
+    se = gap.std(ddof=1) / np.sqrt(len(gap))
+    return float(gap.mean() / se) if se > 0 else 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scms", type=int, default=10)
@@ -104,6 +155,11 @@ def main() -> None:
     parser.add_argument("--how", default="auto", choices=list(allocation.HOW))
     parser.add_argument("--n-sim", type=int, default=20)
     parser.add_argument("--csv", help="also write the per-SCM errors to this CSV file")
+    parser.add_argument(
+        "--reference",
+        help="a --csv file of another run (same sizes, other --seed): also judge the advice "
+        "against the grid points that were best there",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     rows = []
@@ -120,37 +176,12 @@ def main() -> None:
         f"\nRelative error by N_sint/N_obs (mean over {args.scms} SCMs), "
         f"N_tot=(K+1)·{args.per_regime}"
     )
+    reference = None if args.reference is None else pd.read_csv(args.reference)
     verdicts = []
     for (K, name), part in table.groupby(["K", "method"]):
-        means = part[[*GRID, "advised"]].mean()
-        cutoff = np.sort(means[list(GRID)].to_numpy())[keep - 1]
-        # Per SCM: is the advised split within that SCM's best 20 % of the grid?
-        grid_errors = part[list(GRID)].to_numpy()
-        per_scm = part["advised"].to_numpy() <= np.sort(grid_errors, axis=1)[:, keep - 1]
-        # Is the gap to the best grid point more than noise? Paired over SCMs.
-        gap = part["advised"] - part[means[list(GRID)].idxmin()]
-        gap_se = gap.std(ddof=1) / np.sqrt(len(gap))
-        optimum = fitted_optimum(means[list(GRID)].to_numpy(dtype=float))
-        verdicts.append(
-            {
-                "K": K,
-                "method": name,
-                "fitted optimum": optimum,
-                "optimum·√(K−1)": optimum * np.sqrt(K - 1),
-                "advised ratio": part["advised ratio"].median(),
-                "advised err": means["advised"],
-                "best grid err": means[list(GRID)].min(),
-                "best grid ratio": means[list(GRID)].idxmin(),
-                f"{keep}-th best err": cutoff,
-                "within best 20%": bool(means["advised"] <= cutoff),
-                "grid points better": int((means[list(GRID)] < means["advised"]).sum()),
-                "err / best err": means["advised"] / means[list(GRID)].min(),
-                "share of SCMs within": per_scm.mean(),
-                "gap / paired SE": gap.mean() / gap_se if gap_se > 0 else 0.0,
-            }
-        )
+        verdicts.append(verdict(K, name, part, keep, reference))
         print(f"\nK={K} {name}:")
-        print(means.round(4).to_frame("rel. error").T.to_string())
+        print(part[[*GRID, "advised"]].mean().round(4).to_frame("rel. error").T.to_string())
     verdicts = pd.DataFrame(verdicts)
     print("\nVerdict:")
     print(verdicts.round(4).to_string(index=False))
