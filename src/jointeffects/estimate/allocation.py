@@ -209,7 +209,7 @@ def recommend_allocation(
         errors = _sandwich_errors(est, data, blocks, budget, ratios, queries)
         return _best(K, budget, ratios, errors, "sandwich")
     per_sim = _simulated_errors(estimator, data, blocks, budget, ratios, queries, n_sim, rng)
-    prior = analytic_ratio(K, kind)
+    prior = _analytic_ratio(K, kind)
     pick = _closest_within_noise(ratios, per_sim, prior)
     return _best(K, budget, ratios, per_sim.mean(axis=1), "simulation", pick)
 
@@ -259,7 +259,7 @@ def split(K: int, budget: int, ratio: float) -> tuple[int, int]:
 STRUCTURED_C = 1.7
 
 
-def analytic_ratio(K: int, kind: str = "paper") -> float:
+def _analytic_ratio(K: int, kind: str = "paper") -> float:
     """The closed-form N_sint / N_obs: 1/(K−1) for the paper's estimator (and any other),
     c/√(K−1) for the structured one. (K = 1 needs no observational rows; 1 is returned as a
     neutral prior for the simulation.)"""
