@@ -165,26 +165,36 @@ def test_report_is_one_self_contained_page(example, fitted):
     assert "3 embedded figures" in result.output
 
 
-def test_structured_estimator_stores_sandwich_intervals(example, tmp_path):
+def test_structured_estimator_stores_bootstrap_or_sandwich_intervals(example, tmp_path):
     data = ["--data", example / "obs.csv"]
     data += [x for c in CHANNELS for x in ("--data", f"{c}={example / (c + '.csv')}")]
+    out = tmp_path / "p.parquet"
     model = tmp_path / "structured.json"
     result = run("fit", "--outcome", "sales", *data, "--estimator", "structured", "--degree", 2,
-                 "--out", model)  # fmt: skip
+                 "--n-boot", 20, "--out", model)  # fmt: skip
+    assert "intervals: 20 bootstrap refits stored" in result.output
+    run("predict", "--model", model, "--at", example / "queries.csv", "--interval", 0.8,
+        "--out", out)  # fmt: skip
+    boot = pd.read_parquet(out)
+    assert np.all(boot["upper"] - boot["lower"] > 0)
+    assert boot["trusted"].tolist() == (~boot["extrapolation"]).tolist()
+    # --n-boot 0: the fast analytic sandwich instead (conditional on the learned structure).
+    result = run("fit", "--outcome", "sales", *data, "--estimator", "structured", "--degree", 2,
+                 "--n-boot", 0, "--out", model)  # fmt: skip
     assert "sandwich covariance and bias term (fit of degree 3) stored" in result.output
     assert "not checked; pass --validate-with" in result.output
-    out = tmp_path / "p.parquet"
     run("predict", "--model", model, "--at", example / "queries.csv", "--interval", 0.8,
         "--out", out)  # fmt: skip
     table = pd.read_parquet(out)
     assert np.all(table["upper"] - table["lower"] > 0)
+    assert np.array_equal(table["prediction"], boot["prediction"])
     assert "specification test passes" in result.output
     assert table["trusted"].tolist() == (~table["extrapolation"]).tolist()
     # A straight line cannot follow the example's saturating curves: the residual test at fit
     # rejects, and every interval of that model is flagged rather than shown as a clean band.
     line = tmp_path / "line.json"
     result = run("fit", "--outcome", "sales", *data, "--estimator", "structured", "--degree", 1,
-                 "--out", line)  # fmt: skip
+                 "--n-boot", 0, "--out", line)  # fmt: skip
     assert "specification test REJECTS: model misspecified (residual test chi2=" in result.output
     result = run("predict", "--model", line, "--at", example / "queries.csv", "--interval", 0.8,
                  "--out", out)  # fmt: skip

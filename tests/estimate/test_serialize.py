@@ -112,12 +112,15 @@ def test_loaded_raw_coefficients_reproduce_the_predictions(data, queries, tmp_pa
         np.testing.assert_allclose(learner.coef_, fitted.models_[regime].coef_, rtol=1e-12)
 
 
-@pytest.mark.parametrize("kind", ["paper", "structured"])
-def test_intervals_survive_the_round_trip(kind, data, queries, tmp_path):
+@pytest.mark.parametrize(
+    ("kind", "n_boot", "method"),
+    [("paper", 5, "bootstrap"), ("structured", 5, "bootstrap"), ("structured", 0, "sandwich")],
+)
+def test_intervals_survive_the_round_trip(kind, n_boot, method, data, queries, tmp_path):
     est = JointEffectEstimator() if kind == "paper" else StructuredEstimator(degrees=(1, 2))
     fitted = _fit(est, data)
     diagnostics = support_diagnostics(data)
-    uncertainty = fit_uncertainty(fitted, _train(data), n_boot=5, rng=0)
+    uncertainty = fit_uncertainty(fitted, _train(data), n_boot=n_boot, rng=0)
     before = SavedModel(fitted, diagnostics, uncertainty, "x")
     save_model(fitted, tmp_path / "m.json", diagnostics, uncertainty)
     after = load_model(tmp_path / "m.json")
@@ -126,7 +129,7 @@ def test_intervals_survive_the_round_trip(kind, data, queries, tmp_path):
         b = after.predict_table(queries, level=0.8, base=base)
         assert a.equals(b)
         assert np.all(a["lower"] <= a["upper"])
-    assert after.uncertainty.method == ("bootstrap" if kind == "paper" else "sandwich")
+    assert after.uncertainty.method == method
     assert set(a.columns) == {"prediction", "lower", "upper", "trusted", "note"}
 
 
@@ -136,7 +139,7 @@ def test_saved_structured_band_equals_the_library_sandwich(data, queries, tmp_pa
     train = _train(data)
     fitted = _fit(StructuredEstimator(degrees=(1, 2), random_state=0), data)
     diagnostics = support_diagnostics(data)
-    save_model(fitted, tmp_path / "m.json", diagnostics, fit_uncertainty(fitted, train))
+    save_model(fitted, tmp_path / "m.json", diagnostics, fit_uncertainty(fitted, train, n_boot=0))
     loaded = load_model(tmp_path / "m.json")
     table = loaded.predict_table(queries, level=0.9)
     with warnings.catch_warnings():
@@ -167,13 +170,39 @@ def test_saved_bootstrap_band_equals_the_library_bootstrap(data, queries, tmp_pa
     assert (library["bias"] > 0).any()
 
 
+def test_saved_structured_bootstrap_equals_the_library_bootstrap(data, queries, tmp_path):
+    # Each stored replicate is a whole structured model (its own ancestor sets, degree and
+    # alpha), so the loaded model gives bootstrap_intervals' band for the structured estimator.
+    train = _train(data)
+    est = StructuredEstimator(degrees=(1, 2), random_state=0)
+    fitted = _fit(est, data)
+    uncertainty = fit_uncertainty(fitted, train, n_boot=6, rng=4)
+    save_model(fitted, tmp_path / "m.json", support_diagnostics(data), uncertainty)
+    loaded = load_model(tmp_path / "m.json")
+    table = loaded.predict_table(queries, level=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IntervalWarning)
+        library = bootstrap_intervals(est, train, queries, level=0.9, n_boot=6, random_state=4)
+    np.testing.assert_allclose(table[["lower", "upper"]], library[["lower", "upper"]], rtol=1e-9)
+    assert "bias" not in library  # no bias term for the structured estimator's bootstrap
+    assert loaded.uncertainty.neighbour is None and len(loaded.uncertainty.replicates) == 6
+    # A replicate that is not a structured model on the same actions is refused.
+    payload = json.loads((tmp_path / "m.json").read_text())
+    other = _fit(JointEffectEstimator(), data)
+    from jointeffects.estimate.estimator_state import estimator_state
+
+    payload["uncertainty"]["replicates"][2] = estimator_state(other)
+    with pytest.raises(DataError, match=r"replicates\[2\].*StructuredEstimator on the actions"):
+        model_from_dict(payload)
+
+
 def test_a_misspecified_saved_model_flags_every_interval(tmp_path):
     # As in test_intervals: a straight line fitted to a quadratic SCM fails the residual test.
     scm = sample_polynomial_scm(2, 2, n_calibration=5000)
     train = as_regime_data(regimes(scm, 500, 0), outcome=scm.outcome)
     est = StructuredEstimator(degrees=(1,), dag={a: scm.parents(a) for a in scm.actions})
     fitted = est.fit(dict(train.regimes), actions=train.actions, outcome=train.outcome)
-    uncertainty = fit_uncertainty(fitted, train)
+    uncertainty = fit_uncertainty(fitted, train, n_boot=0)
     assert uncertainty.misfit.startswith("model misspecified (residual test chi2=")
     save_model(fitted, tmp_path / "m.json", support_diagnostics(train), uncertainty)
     table = load_model(tmp_path / "m.json").predict_table(np.zeros((3, 2)), level=0.9)

@@ -146,8 +146,9 @@ def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
     type=click.IntRange(min=0),
     default=50,
     show_default=True,
-    help="Bootstrap refits stored for intervals (not for --estimator structured, whose "
-    "intervals are analytic); 0 stores none.",
+    help="Bootstrap refits stored for intervals (--estimator structured: each relearns the "
+    "structure; with 0 it stores the fast analytic sandwich instead, which ignores that "
+    "learning); 0 stores none for the other estimators.",
 )
 @click.option(
     "--validate-with",
