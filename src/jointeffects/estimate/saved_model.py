@@ -90,7 +90,7 @@ def fit_uncertainty(
     ``bootstrap_intervals`` does for it); with ``n_boot=0`` it gets instead the fast sandwich
     of :func:`~jointeffects.estimate.intervals.sandwich_intervals` (covariance, the fit one
     degree richer and the specification test's verdict; conditional on the learned
-    structure, so it under-covers at 10^4 rows per regime and more).
+    structure, it under-covered in some cells at 10^4 rows per regime and more).
     """
     if isinstance(estimator, StructuredEstimator) and n_boot > 0:
         reps = [models[0] for models in paired_refits([estimator], data, n_boot, rng)]
