@@ -29,6 +29,7 @@ from jointeffects.estimate.intervals import (
     SPEC_LEVEL,
     add_note,
     calibrated_bias,
+    has_ridge_learners,
     interval_table,
     linear_rows,
     misspecification_note,
@@ -78,7 +79,9 @@ def response_curves(
         The point each curve is centred at and the other actions are held at; default the
         observational medians.
     intervals : {"auto", "bootstrap", "sandwich", None}, default="auto"
-        "auto": the analytic sandwich for a StructuredEstimator, the bootstrap otherwise.
+        "auto": the bootstrap (for a StructuredEstimator its refits relearn the structure);
+        "sandwich": the fast analytic band of a StructuredEstimator, conditional on its
+        learned structure (see :func:`~jointeffects.estimate.intervals.sandwich_intervals`).
     level, n_boot, random_state, outcome, min_rows
         As for :func:`~jointeffects.estimate.intervals.bootstrap_intervals`.
     misspecification : bool, default=True
@@ -108,7 +111,7 @@ def response_curves(
     elif intervals == "auto":
         from jointeffects.estimate.structured import StructuredEstimator
 
-        intervals = "sandwich" if isinstance(estimator, StructuredEstimator) else "bootstrap"
+        intervals = "bootstrap"
     if intervals not in (None, "bootstrap", "sandwich"):
         raise DataError(f"intervals={intervals!r} is not one of 'auto', 'bootstrap', 'sandwich'")
     fitted = estimator
@@ -136,7 +139,9 @@ def response_curves(
     if intervals == "bootstrap":
         assert data is not None
         models = [estimator]
-        partner = richer_partner(fitted) if misspecification else None
+        # The bias term as bootstrap_intervals adds it: for polynomial ridge learners only (a
+        # structured model's refits relearn its structure, degree and alpha instead).
+        partner = richer_partner(fitted) if misspecification and has_ridge_learners(fitted) else None
         if partner is not None:
             models.append(partner)
         (_, draws), *richer = paired_draws(models, data, [(Q, None)], n_boot, random_state)
