@@ -109,8 +109,6 @@ def response_curves(
             raise DataError(f"intervals={intervals!r} needs the training data: pass datasets")
         intervals = None
     elif intervals == "auto":
-        from jointeffects.estimate.structured import StructuredEstimator
-
         intervals = "bootstrap"
     if intervals not in (None, "bootstrap", "sandwich"):
         raise DataError(f"intervals={intervals!r} is not one of 'auto', 'bootstrap', 'sandwich'")
@@ -141,7 +139,8 @@ def response_curves(
         models = [estimator]
         # The bias term as bootstrap_intervals adds it: for polynomial ridge learners only (a
         # structured model's refits relearn its structure, degree and alpha instead).
-        partner = richer_partner(fitted) if misspecification and has_ridge_learners(fitted) else None
+        bias_term = misspecification and has_ridge_learners(fitted)
+        partner = richer_partner(fitted) if bias_term else None
         if partner is not None:
             models.append(partner)
         (_, draws), *richer = paired_draws(models, data, [(Q, None)], n_boot, random_state)
