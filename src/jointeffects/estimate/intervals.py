@@ -440,9 +440,9 @@ def sandwich_intervals(
       of the band or larger. No narrow band of a detectably wrong model goes unflagged.
 
     The band is also conditional on the ancestor sets, degree and alpha the fit chose: a
-    bootstrap that relearns them had a standard error 1.5-1.9x the sandwich's at 10^4 and
+    bootstrap that relearns them had a standard error 1.5-2.0x the sandwich's at 10^4 and
     10^5 rows per regime (4 SCMs; with the structure and hyper-parameters fixed the two
-    agreed within 5 %). Measured (benchmarks/bench_coverage.py, K=5, paper's family,
+    agreed within 6 %). Measured (benchmarks/bench_coverage.py, K=5, paper's family,
     500 to 10^5 rows per regime), nominal 90 % covered 0.86-0.96 of the *trusted* queries on
     12 SCMs per cell (seed 2025), but on 24 other SCMs (seed 31) 0.85 (Gaussian) and 0.82
     (logistic) at 10^5 rows; the share flagged grows with n where the misfit becomes
