@@ -28,8 +28,8 @@ from jointeffects.estimate.intervals import (
     MIN_TRUSTED_ROWS,
     SPEC_LEVEL,
     add_note,
+    bootstrap_partner,
     calibrated_bias,
-    has_ridge_learners,
     interval_table,
     linear_rows,
     misspecification_note,
@@ -38,7 +38,6 @@ from jointeffects.estimate.intervals import (
     refit,
     regime_data,
     richer_fit,
-    richer_partner,
     sandwich_covariance,
     structured_fit,
     untrusted_notes,
@@ -136,13 +135,9 @@ def response_curves(
     effect = joint[1:] - joint[0]
     if intervals == "bootstrap":
         assert data is not None
-        models = [estimator]
-        # The bias term as bootstrap_intervals adds it: for polynomial ridge learners only (a
-        # structured model's refits relearn its structure, degree and alpha instead).
-        bias_term = misspecification and has_ridge_learners(fitted)
-        partner = richer_partner(fitted) if bias_term else None
-        if partner is not None:
-            models.append(partner)
+        # The bias term as bootstrap_intervals adds it ("auto": polynomial ridge learners).
+        partner = bootstrap_partner(fitted, "auto" if misspecification else False)
+        models = [estimator] if partner is None else [estimator, partner]
         (_, draws), *richer = paired_draws(models, data, [(Q, None)], n_boot, random_state)
         table = interval_table(effect, draws[:, 1:] - draws[:, :1], level)
         if richer:

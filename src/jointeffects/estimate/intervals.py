@@ -106,11 +106,8 @@ def bootstrap_intervals(
     data = regime_data(datasets, outcome)
     points = query_array(X, data.actions)
     queries = [(points, intervened)]
-    if misspecification == "auto":
-        misspecification = has_ridge_learners(estimator)
-    models = [estimator]
-    if misspecification:
-        models.append(learner_neighbour(estimator))  # checked before any bootstrap work
+    partner = bootstrap_partner(estimator, misspecification)  # before any bootstrap work
+    models = [estimator] if partner is None else [estimator, partner]
     (estimate, draws), *richer = paired_draws(models, data, queries, n_boot, random_state)
     table = interval_table(estimate, draws, level, method)
     if richer:
@@ -178,6 +175,19 @@ def has_ridge_learners(estimator: Any) -> bool:
     params = estimator.get_params()
     learner = params.get("learner")
     return "learner" in params and (learner is None or isinstance(learner, PolynomialRidgeCV))
+
+
+def bootstrap_partner(estimator: Any, misspecification: bool | str = "auto") -> Any:
+    """The unfitted partner of the bootstrap's bias term, or None.
+
+    It is ``estimator`` with its :class:`PolynomialRidgeCV` learners one degree richer.
+    "auto": only for estimators with such learners (a :class:`StructuredEstimator`'s
+    refits relearn its structure, degree and alpha instead, and get no bias term); True:
+    required, refused for other learners; False: None.
+    """
+    if misspecification == "auto":
+        misspecification = has_ridge_learners(estimator)
+    return learner_neighbour(estimator) if misspecification else None
 
 
 def learner_neighbour(estimator: Any) -> Any:
@@ -488,20 +498,9 @@ def sandwich_intervals(
 
 
 def richer_fit(fitted: Any, data: RegimeData) -> Any:
-    """The partner of the bias term fitted on ``data`` (see :func:`richer_partner`)."""
-    partner = richer_partner(fitted)
-    return None if partner is None else refit(partner, data)
-
-
-def richer_partner(fitted: Any) -> Any:
-    """The partner of the bias term, unfitted: ``fitted`` one polynomial degree richer (the
-    structured model's chosen degree, or its PolynomialRidgeCV learners'); None for other
-    learners."""
-    from jointeffects.estimate.structured import StructuredEstimator
-
-    if isinstance(fitted, StructuredEstimator):
-        return clone(fitted).set_params(degrees=(fitted.degree_ + 1,))
-    return learner_neighbour(fitted) if has_ridge_learners(fitted) else None
+    """The partner of the sandwich's bias term: the fitted StructuredEstimator refitted with
+    its chosen degree raised by one."""
+    return refit(clone(fitted).set_params(degrees=(fitted.degree_ + 1,)), data)
 
 
 def misspecification_note(fitted: Any, data: RegimeData, spec_level: float) -> str:

@@ -26,13 +26,13 @@ from jointeffects.estimate.intervals import (
     MIN_TRUSTED_ROWS,
     SPEC_LEVEL,
     add_note,
+    bootstrap_partner,
     calibrated_bias,
     check_level,
     normal_table,
     paired_refits,
     refit,
     richer_fit,
-    richer_partner,
     tiny_regime_note,
     widen,
 )
@@ -92,10 +92,7 @@ def fit_uncertainty(
     degree richer and the specification test's verdict; conditional on the learned
     structure, it under-covered in some cells at 10^4 rows per regime and more).
     """
-    if isinstance(estimator, StructuredEstimator) and n_boot > 0:
-        reps = [models[0] for models in paired_refits([estimator], data, n_boot, rng)]
-        return Uncertainty("bootstrap", replicates=reps)
-    if isinstance(estimator, StructuredEstimator):
+    if isinstance(estimator, StructuredEstimator) and n_boot < 1:
         from jointeffects.estimate.intervals import misspecification_note, sandwich_covariance
 
         return Uncertainty(
@@ -104,7 +101,7 @@ def fit_uncertainty(
             neighbour=richer_fit(estimator, data),
             misfit=misspecification_note(estimator, data, SPEC_LEVEL),
         )
-    partner = richer_partner(estimator)
+    partner = bootstrap_partner(estimator)
     models = [estimator] if partner is None else [estimator, partner]
     reps, *partner_reps = map(list, zip(*paired_refits(models, data, n_boot, rng), strict=True))
     if partner is None:
@@ -159,20 +156,11 @@ def read_uncertainty(f: Field, est: Any) -> Uncertainty | None:
             neighbour=neighbour,
             misfit=misfit,
         )
-    if method == "bootstrap" and isinstance(est, StructuredEstimator):
-        items = f["replicates"].items()
-        if len(items) < 2:
-            raise f["replicates"].bad("at least 2 bootstrap replicates")
-        reps = [read_estimator(item) for item in items]
-        for item, rep in zip(items, reps, strict=True):
-            if not isinstance(rep, StructuredEstimator) or rep.actions_ != est.actions_:
-                raise item.bad(f"a StructuredEstimator on the actions {list(est.actions_)}")
-        return Uncertainty("bootstrap", replicates=reps)
     if method == "bootstrap":
         reps = _read_replicates(f["replicates"], est)
         if len(reps) < 2:
             raise f["replicates"].bad("at least 2 bootstrap replicates")
-        if f["neighbour"].value is None:
+        if isinstance(est, StructuredEstimator) or f["neighbour"].value is None:
             return Uncertainty("bootstrap", replicates=reps)
         neighbour = read_estimator(f["neighbour"])
         if type(neighbour) is not type(est) or neighbour.actions_ != est.actions_:
@@ -189,7 +177,14 @@ def read_uncertainty(f: Field, est: Any) -> Uncertainty | None:
 
 
 def _read_replicates(f: Field, est: Any) -> list[Any]:
-    """Bootstrap replicates stored as their learners' states, rebuilt as copies of ``est``."""
+    """Bootstrap replicates of ``est``: whole structured models (see
+    :func:`_replicate_state`), or learners' states rebuilt as copies of ``est``."""
+    if isinstance(est, StructuredEstimator):
+        reps = [read_estimator(item) for item in f.items()]
+        for item, rep in zip(f.items(), reps, strict=True):
+            if not isinstance(rep, StructuredEstimator) or rep.actions_ != est.actions_:
+                raise item.bad(f"a StructuredEstimator on the actions {list(est.actions_)}")
+        return reps
     reps = []
     for r in f.items():
         rep = type(est)(random_state=est.random_state)

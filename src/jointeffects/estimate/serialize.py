@@ -50,8 +50,10 @@ __all__ = [
     "save_model",
 ]
 
-#: Format 2 (this version) added the structured model's degree neighbour and specification
-#: verdict to the uncertainty; format-1 files are refused with a request to refit.
+#: Format 3 (this version) added the richer learners' bootstrap refits (``partner_replicates``)
+#: and whole structured models as bootstrap replicates; format 2 had added the structured
+#: model's degree neighbour and specification verdict. Older files are refused with a request
+#: to refit.
 FORMAT = "jointeffects.model/3"
 
 _TOP = ("format", "package_version", "estimator", "diagnostics", "uncertainty", "checksum")
