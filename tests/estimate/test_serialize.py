@@ -282,6 +282,21 @@ def test_tampered_files_are_refused_naming_the_field(payload, edit, match):
         model_from_dict(_tampered(payload, edit))
 
 
+def test_format_3_files_are_still_read(payload, queries):
+    from jointeffects.estimate.serialize import _checksum
+
+    assert FORMAT == "jointeffects.model/4"
+    old = _tampered(payload, lambda p: p.__setitem__("format", "jointeffects.model/3"))
+    old["checksum"] = _checksum(old)
+    assert np.array_equal(
+        model_from_dict(old).estimator.predict(queries),
+        model_from_dict(payload).estimator.predict(queries),
+    )
+    older = _tampered(old, lambda p: p.__setitem__("format", "jointeffects.model/2"))
+    with pytest.raises(DataError, match="model/3' or 'jointeffects.model/4'.*refit the model"):
+        model_from_dict(older)
+
+
 def test_truncated_missing_and_non_json_files_are_refused(payload, tmp_path):
     text = json.dumps(payload)
     path = tmp_path / "m.json"

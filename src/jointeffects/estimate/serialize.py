@@ -1,4 +1,4 @@
-"""Model files: fitted estimators as schema-versioned JSON (``jointeffects.model/3``), never pickle.
+"""Model files: fitted estimators as schema-versioned JSON (``jointeffects.model/4``), never pickle.
 
 A file holds the action names, the outcome, the regimes with their row counts, the
 estimator's kind and hyper-parameters, every learner's coefficients and input scaling (all a
@@ -40,6 +40,7 @@ from jointeffects.estimate.saved_model import (
 __all__ = [
     "FORMAT",
     "KINDS",
+    "READABLE",
     "SavedModel",
     "Uncertainty",
     "estimator_state",
@@ -50,11 +51,12 @@ __all__ = [
     "save_model",
 ]
 
-#: Format 3 (this version) added the richer learners' bootstrap refits (``partner_replicates``)
-#: and whole structured models as bootstrap replicates; format 2 had added the structured
-#: model's degree neighbour and specification verdict. Older files are refused with a request
-#: to refit.
-FORMAT = "jointeffects.model/3"
+#: Format 4 (this version) allows whole structured models as bootstrap replicates; format 3
+#: added the richer learners' bootstrap refits (``partner_replicates``), format 2 the
+#: structured model's degree neighbour and specification verdict. Format 3 files are a subset
+#: of format 4 and are read; older files are refused with a request to refit.
+FORMAT = "jointeffects.model/4"
+READABLE = ("jointeffects.model/3", FORMAT)
 
 _TOP = ("format", "package_version", "estimator", "diagnostics", "uncertainty", "checksum")
 _DIAGNOSTICS = ("support", "lower", "upper", "reference", "grid", "warnings", "validation")
@@ -174,10 +176,10 @@ def model_from_dict(payload: Any) -> SavedModel:
     if not isinstance(payload, dict):
         raise top.bad("a JSON object (a jointeffects model file)")
     fmt = payload.get("format")
-    if fmt != FORMAT:
+    if fmt not in READABLE:
         raise DataError(
-            f"model file format {fmt!r} is not {FORMAT!r}; this jointeffects "
-            f"{_package_version()} reads {FORMAT} files written by 'jointeffects fit'"
+            f"model file format {fmt!r} is not {' or '.join(map(repr, READABLE))}; this "
+            f"jointeffects {_package_version()} reads those files written by 'jointeffects fit'"
             + (
                 "; refit the model from its data"
                 if fmt in ("jointeffects.model/1", "jointeffects.model/2")
