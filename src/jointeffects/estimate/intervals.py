@@ -37,6 +37,13 @@ MIN_TRUSTED_ROWS = 200
 
 METHODS = ("percentile", "basic", "normal")
 
+#: How percentile bounds are read off the replicates: Hyndman and Fan's definition 8
+#: (approximately median-unbiased for any continuous distribution). numpy's default (linear
+#: interpolation) puts the 5 % and 95 % quantiles of few draws inside the true ones: on 50
+#: standard normal draws its interval held 0.867 of the distribution for nominal 0.9 on
+#: average, this one 0.890 (0.891 and 0.897 at 200 draws).
+QUANTILE_METHOD = "median_unbiased"
+
 
 class IntervalWarning(UserWarning):
     """Some intervals are not trustworthy (tiny regime or extrapolation)."""
@@ -324,11 +331,17 @@ def interval_table(
         half = stats.norm.ppf(1.0 - tail) * se
         lower, upper = estimate - half, estimate + half
     else:
-        lo, hi = np.quantile(draws, [tail, 1.0 - tail], axis=0)
+        lo, hi = percentile_bounds(draws, level)
         lower, upper = (
             (lo, hi) if method == "percentile" else (2 * estimate - hi, 2 * estimate - lo)
         )
     return pd.DataFrame({"estimate": estimate, "lower": lower, "upper": upper, "se": se})
+
+
+def percentile_bounds(draws: Any, level: float) -> np.ndarray:
+    """The central ``level`` range of the replicates (rows of ``draws``), as [lower, upper]."""
+    tail = (1.0 - level) / 2.0
+    return np.quantile(draws, [tail, 1.0 - tail], axis=0, method=QUANTILE_METHOD)
 
 
 def normal_table(estimate: np.ndarray, se: np.ndarray, level: float) -> pd.DataFrame:

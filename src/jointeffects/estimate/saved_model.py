@@ -31,6 +31,7 @@ from jointeffects.estimate.intervals import (
     check_level,
     normal_table,
     paired_refits,
+    percentile_bounds,
     refit,
     richer_fit,
     tiny_regime_note,
@@ -256,8 +257,7 @@ class SavedModel:
             assert u.replicates is not None
             raw = np.array([r.predict(Q, intervened=intervened) for r in u.replicates])
             draws = contrast(raw)
-            tail = (1 - level) / 2
-            lower, upper = np.quantile(draws, [tail, 1 - tail], axis=0)
+            lower, upper = percentile_bounds(draws, level)
             if u.neighbour is not None:
                 assert u.partner_replicates is not None
                 other = np.array(
