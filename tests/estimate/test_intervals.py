@@ -295,5 +295,7 @@ def test_argument_errors(linear_scm, queries):
             bootstrap_intervals(est, data, queries, n_boot=1)
         with pytest.raises(DataError, match=r"method='bca' is not one of"):
             bootstrap_intervals(est, data, queries, n_boot=5, method="bca")
+        with pytest.raises(DataError, match=r"misspecification='yes' must be True, False or"):
+            bootstrap_intervals(est, data, queries, n_boot=5, misspecification="yes")
         with pytest.raises(DataError, match=r"needs a StructuredEstimator, got JointEffect"):
             sandwich_intervals(est, data, queries)

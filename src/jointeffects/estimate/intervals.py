@@ -192,6 +192,8 @@ def bootstrap_partner(estimator: Any, misspecification: bool | str = "auto") -> 
     refits relearn its structure, degree and alpha instead, and get no bias term); True:
     required, refused for other learners; False: None.
     """
+    if misspecification not in (True, False, "auto"):
+        raise DataError(f"misspecification={misspecification!r} must be True, False or 'auto'")
     if misspecification == "auto":
         misspecification = has_ridge_learners(estimator)
     return learner_neighbour(estimator) if misspecification else None
