@@ -32,7 +32,8 @@ from jointeffects.estimate.data import RegimeData, as_regime_data, query_array
 
 #: Regimes with fewer rows than this get their intervals flagged. A cautious default: the
 #: bootstrap still covered 85-90 % at 100 rows per regime on linear SCMs
-#: (benchmarks/bench_coverage.py), but the learners' CV and model choice are unstable there.
+#: (benchmarks/bench_coverage.py, with numpy's linear quantiles, whose bounds are narrower
+#: than the ones used now), but the learners' CV and model choice are unstable there.
 MIN_TRUSTED_ROWS = 200
 
 METHODS = ("percentile", "basic", "normal")
