@@ -212,6 +212,20 @@ def test_widening_an_interval_of_zero_width_gives_the_bias():
     np.testing.assert_allclose([lower[0], upper[0]], [0.8, 1.2])
 
 
+def test_projection_bias_partner_is_one_degree_richer_inside_and_out():
+    from jointeffects.estimate import AdditiveProjection
+    from jointeffects.estimate.intervals import bootstrap_partner
+
+    partner = bootstrap_partner(AdditiveProjection(degree=2, random_state=4))
+    assert (partner.degree, partner.estimator.learner.degree, partner.random_state) == (3, 4, 4)
+    wrapped = JointEffectEstimator(learner=PolynomialRidgeCV(degree=1))
+    assert bootstrap_partner(AdditiveProjection(estimator=wrapped)).estimator.learner.degree == 2
+    other = AdditiveProjection(estimator=JointEffectEstimator(learner=OLS()))
+    assert bootstrap_partner(other) is None  # "auto": no bias term for other learners
+    with pytest.raises(DataError, match="needs PolynomialRidgeCV learners; JointEffectEst"):
+        bootstrap_partner(other, misspecification=True)
+
+
 def test_bootstrap_bias_term_needs_polynomial_ridge_learners(linear_scm, queries):
     data = sample_regimes(linear_scm, 300, 6)
     with pytest.raises(DataError, match=r"needs PolynomialRidgeCV learners; .* has OLS"):

@@ -268,3 +268,11 @@ def test_dask_parquet_on_local_cluster(tmp_path) -> None:
     assert list(ours.feature_names_in_) == ["tv", "email", "search"]
     np.testing.assert_allclose(ours.predict(X), whole.predict(X), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(separate.predict(X), whole.predict(X), rtol=1e-9, atol=1e-9)
+
+
+def test_learners_and_estimators_print():
+    from jointeffects.estimate import JointEffectEstimator
+
+    assert repr(PolynomialRidgeCV()) == "PolynomialRidgeCV()"
+    nested = repr(JointEffectEstimator(learner=PolynomialRidgeCV(degree=2, alphas=[0.1, 1.0])))
+    assert "degree=2" in nested and "alphas=[0.1, 1.0]" in nested

@@ -183,6 +183,9 @@ def has_ridge_learners(estimator: Any) -> bool:
     """Whether ``estimator`` fits :class:`PolynomialRidgeCV` learners (its default too)."""
     from jointeffects.estimate.ridge import PolynomialRidgeCV
 
+    inner = projected_estimator(estimator)
+    if inner is not None:
+        return has_ridge_learners(inner)
     params = estimator.get_params()
     learner = params.get("learner")
     return "learner" in params and (learner is None or isinstance(learner, PolynomialRidgeCV))
@@ -204,9 +207,17 @@ def bootstrap_partner(estimator: Any, misspecification: bool | str = "auto") -> 
 
 
 def learner_neighbour(estimator: Any) -> Any:
-    """An unfitted clone of ``estimator`` whose polynomial ridge learner is one degree richer."""
+    """An unfitted clone of ``estimator`` whose polynomial ridge learner is one degree richer.
+
+    For an :class:`AdditiveProjection` both the wrapped estimator's learners and the degree
+    of the projection are raised by one.
+    """
     from jointeffects.estimate.ridge import PolynomialRidgeCV
 
+    inner = projected_estimator(estimator)
+    if inner is not None:
+        richer_inner = learner_neighbour(inner)
+        return clone(estimator).set_params(estimator=richer_inner, degree=estimator.degree + 1)
     params = estimator.get_params()
     learner = params.get("learner")
     learner = PolynomialRidgeCV() if learner is None else learner
@@ -218,6 +229,16 @@ def learner_neighbour(estimator: Any) -> Any:
         )
     richer = clone(learner).set_params(degree=learner.degree + 1)
     return clone(estimator).set_params(learner=richer)
+
+
+def projected_estimator(estimator: Any) -> Any:
+    """The estimator an :class:`AdditiveProjection` wraps (its default too), else None."""
+    from jointeffects.estimate.joint import JointEffectEstimator
+    from jointeffects.estimate.projection import AdditiveProjection
+
+    if not isinstance(estimator, AdditiveProjection):
+        return None
+    return JointEffectEstimator() if estimator.estimator is None else estimator.estimator
 
 
 def regime_data(datasets: Any, outcome: str = "Y") -> RegimeData:

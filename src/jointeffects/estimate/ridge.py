@@ -32,6 +32,11 @@ from jointeffects.estimate.polystats import (
 _EPS = np.finfo(float).eps
 
 
+#: The default penalties, np.logspace(-8, -1, 8) as a tuple: scikit-learn's repr compares a
+#: parameter with its default, which fails for an array default ("truth value ... ambiguous").
+ALPHAS = tuple(np.logspace(-8, -1, 8).tolist())
+
+
 class PolynomialRidgeCV(RegressorMixin, BaseEstimator):
     """Cubic (or any degree) polynomial ridge with the penalty chosen by K-fold CV.
 
@@ -45,7 +50,7 @@ class PolynomialRidgeCV(RegressorMixin, BaseEstimator):
     ----------
     degree : int, default=3
         Largest total degree of the monomials.
-    alphas : array-like of float, default=np.logspace(-8, -1, 8)
+    alphas : array-like of float, default=ALPHAS (np.logspace(-8, -1, 8) as a tuple)
         Candidate penalties.
     cv : int, default=3
         Number of folds (at least 2).
@@ -83,7 +88,7 @@ class PolynomialRidgeCV(RegressorMixin, BaseEstimator):
     def __init__(
         self,
         degree: int = 3,
-        alphas: Any = np.logspace(-8, -1, 8),  # noqa: B008 - read-only default, as in sklearn
+        alphas: Any = ALPHAS,
         cv: int = 3,
         chunk_size: int = 16384,
     ) -> None:
