@@ -33,6 +33,7 @@ from jointeffects.estimate.intervals import (
     interval_table,
     linear_rows,
     misspecification_note,
+    model_note,
     normal_table,
     paired_draws,
     refit,
@@ -140,6 +141,7 @@ def response_curves(
         models = [estimator] if partner is None else [estimator, partner]
         (_, draws), *richer = paired_draws(models, data, [(Q, None)], n_boot, random_state)
         table = interval_table(effect, draws[:, 1:] - draws[:, :1], level)
+        misfit = model_note(fitted, data)
         if richer:
             ((other, other_draws),) = richer
             spread = effect - (other[1:] - other[0])
