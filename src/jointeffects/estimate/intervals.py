@@ -101,9 +101,11 @@ def bootstrap_intervals(
         be subtracted (:func:`calibrated_bias`); each side is then widened to the
         bias-aware half-width of :func:`widen`. Costs the richer learners' refits (measured
         4-6× the plain bootstrap's time). Needs polynomial ridge learners; "auto" = True
-        when the estimator has them. Measured (benchmarks/bench_coverage.py, K = 5, 12
-        SCMs per cell, 500 to 10^5 rows per regime, Gaussian, uniform and logistic noise,
-        50 replicates): nominal 0.9 covered 0.90-0.94 in every cell, the plain percentile
+        when the estimator has them (for an :class:`AdditiveProjection`, its wrapped
+        estimator; the partner then also projects one degree richer). Measured
+        (benchmarks/bench_coverage.py, K = 5, 12 SCMs per cell, 500 to 10^5 rows per
+        regime, Gaussian, uniform and logistic noise, 50 replicates), the paper's
+        estimator: nominal 0.9 covered 0.90-0.94 in every cell, the plain percentile
         bootstrap 0.86-0.93. A :class:`StructuredEstimator` ("auto" = False) relearns its
         ancestor sets, degree and alpha on every resample; its plain percentile bootstrap
         covered 0.87-0.96 in the same 12 cells (36 SCMs per cell, 24 at 10^5 rows), rising
@@ -115,8 +117,9 @@ def bootstrap_intervals(
     Returns
     -------
     DataFrame with one row per query and columns ``estimate``, ``lower``, ``upper``,
-    ``se`` (bootstrap standard deviation), ``trusted`` (bool) and ``note`` (why not);
-    with ``misspecification`` also ``bias``.
+    ``se`` (bootstrap standard deviation), ``trusted`` (bool) and ``note`` (why not: a tiny
+    regime, extrapolation, or for the prior method a rejected Gaussian model, see
+    :func:`model_note`); with ``misspecification`` also ``bias``.
     """
     data = regime_data(datasets, outcome)
     points = query_array(X, data.actions)
