@@ -15,6 +15,9 @@ share of joint queries whose interval holds the exact ``scm.joint_effect``:
   (``sandwich_intervals`` defaults); structured/sandwich-quadrature: the former widening
 - structured/conditional: the plain model-conditional sandwich (``misspecification=False``)
 - structured/boot: the same estimator, bootstrap percentile (small sizes only: slow)
+- projected/default, prior/default (--others): ``bootstrap_intervals`` defaults for
+  AdditiveProjection (with its bias term) and the prior method (true DAG); with
+  --comparison on the prior method's own Gaussian families
 
 ``cover`` is over all queries, ``cover_trusted`` over those the ``trusted`` flag keeps
 (``trusted`` = their share), ``width`` the median interval width ÷ sd of the true effect.
@@ -44,7 +47,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from jointeffects.estimate import JointEffectEstimator
+from jointeffects.estimate import (
+    AdditiveProjection,
+    GaussianNoiseJointEstimator,
+    JointEffectEstimator,
+)
 from jointeffects.estimate.intervals import (
     IntervalWarning,
     bootstrap_intervals,
@@ -56,12 +63,19 @@ from jointeffects.estimate.intervals import (
 )
 from jointeffects.estimate.structured import StructuredEstimator
 from jointeffects.simulate import sample_linear_scm, sample_polynomial_scm
+from jointeffects.simulate.comparison import sample_gaussian_additive_scm, sample_interaction_scm
+
+COMPARISON = {"additive": sample_gaussian_additive_scm, "interaction": sample_interaction_scm}
 
 
 def run_one(args: argparse.Namespace, family: str, n: int, s: int) -> list[dict]:
     rng = np.random.default_rng(np.random.SeedSequence(args.seed + s, spawn_key=(n,)))
-    draw = sample_linear_scm if args.linear else sample_polynomial_scm
-    scm = draw(args.K, rng, families=(family,), n_calibration=20_000)
+    if args.comparison:  # the prior method's own Gaussian families (noise family ignored)
+        draw = COMPARISON[args.comparison]
+        scm = draw(args.K, rng, n_calibration=20_000)
+    else:
+        draw = sample_linear_scm if args.linear else sample_polynomial_scm
+        scm = draw(args.K, rng, families=(family,), n_calibration=20_000)
     data = {r: scm.sample(n, intervened=r, rng=rng) for r in [(), *((a,) for a in scm.actions)]}
     queries = scm.sample(args.queries, intervened=scm.actions, rng=rng)[list(scm.actions)]
     truth = scm.joint_effect(queries)
@@ -101,6 +115,17 @@ def run_one(args: argparse.Namespace, family: str, n: int, s: int) -> list[dict]
         )
     if n <= args.boot_max:
         tables.update(paper_tables(args, data, queries, s))
+    for name in args.others:
+        est = (
+            AdditiveProjection()
+            if name == "projected"
+            else GaussianNoiseJointEstimator(dag={a: scm.parents(a) for a in scm.actions})
+        )
+        start = time.perf_counter()
+        table = bootstrap_intervals(
+            est, data, queries, level=args.level, n_boot=args.n_boot, random_state=s
+        )
+        tables[f"{name}/default"] = (table, time.perf_counter() - start)
     return [
         score(name, *pair, truth, scale) | {"family": family, "n": n, "scm": s}
         for name, pair in tables.items()
@@ -193,6 +218,20 @@ def main() -> None:
     parser.add_argument(
         "--no-structured", action="store_true", help="skip the structured estimator's rows"
     )
+    parser.add_argument(
+        "--others",
+        nargs="*",
+        default=[],
+        choices=["projected", "prior"],
+        help="also bootstrap_intervals' defaults for AdditiveProjection (bias term) and the "
+        "prior method (GaussianNoiseJointEstimator with the true DAG; flagged when its "
+        "residual normality test rejects)",
+    )
+    parser.add_argument(
+        "--comparison",
+        choices=sorted(COMPARISON),
+        help="SCMs of the prior method's own Gaussian families instead (simulate.comparison)",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore", IntervalWarning)
     rows = []
@@ -207,7 +246,11 @@ def main() -> None:
     ].mean()
     summary["scms"] = table.groupby(["estimator", "family", "n"]).size()
     pd.set_option("display.width", 200)
-    kind = "linear" if args.linear else "polynomial"
+    kind = (
+        f"{args.comparison} comparison"
+        if args.comparison
+        else ("linear" if args.linear else "polynomial")
+    )
     print(
         f"\nCoverage of nominal {args.level:.0%} intervals of the joint effect, {kind} SCMs, "
         f"K={args.K}, {args.queries} joint queries per SCM, n_boot={args.n_boot}"
