@@ -138,7 +138,7 @@ def response_curves(
         assert data is not None
         # The bias term as bootstrap_intervals adds it ("auto": polynomial ridge learners).
         partner = bootstrap_partner(fitted, "auto" if misspecification else False)
-        models = [estimator] if partner is None else [estimator, partner]
+        models = [fitted] if partner is None else [fitted, partner]  # fitted: no second fit
         (_, draws), *richer = paired_draws(models, data, [(Q, None)], n_boot, random_state)
         table = interval_table(effect, draws[:, 1:] - draws[:, :1], level)
         misfit = model_note(fitted, data)

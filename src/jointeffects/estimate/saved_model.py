@@ -181,10 +181,12 @@ def _read_replicates(f: Field, est: Any) -> list[Any]:
     """Bootstrap replicates of ``est``: whole structured models (see
     :func:`_replicate_state`), or learners' states rebuilt as copies of ``est``."""
     if isinstance(est, StructuredEstimator):
-        reps = [read_estimator(item) for item in f.items()]
-        for item, rep in zip(f.items(), reps, strict=True):
+        reps = []
+        for item in f.items():
+            rep = read_estimator(item)
             if not isinstance(rep, StructuredEstimator) or rep.actions_ != est.actions_:
                 raise item.bad(f"a StructuredEstimator on the actions {list(est.actions_)}")
+            reps.append(rep)
         return reps
     reps = []
     for r in f.items():
