@@ -362,6 +362,8 @@ def paired_refits(
         raise DataError(f"n_boot={n_boot} must be at least 2 bootstrap replicates")
     rng = np.random.default_rng(random_state)
     draw = resample_rows if resample is None else resample
+    if resample is None:  # rows with replacement: structure tests must know (see below)
+        estimators = [for_resamples(estimator) for estimator in estimators]
 
     def replicates() -> Iterator[list[Any]]:
         for _ in range(n_boot):
@@ -369,6 +371,15 @@ def paired_refits(
             yield [refit(estimator, sample) for estimator in estimators]
 
     return replicates()
+
+
+def for_resamples(estimator: Any) -> Any:
+    """An unfitted clone of ``estimator`` with every ``resampled`` parameter (its own or a
+    nested estimator's) set to True: a :class:`StructuredEstimator` then runs its structure
+    tests as on a bootstrap resample (see :mod:`~jointeffects.estimate.structure`)."""
+    model = clone(estimator)
+    names = [k for k in model.get_params(deep=True) if k.split("__")[-1] == "resampled"]
+    return model.set_params(**dict.fromkeys(names, True))
 
 
 def resample_rows(data: RegimeData, rng: np.random.Generator) -> RegimeData:
