@@ -100,6 +100,28 @@ def test_recovers_theta_and_sigma(fitted):
     assert list(est.covariance_.columns) == [*ACTIONS, "Y"]
 
 
+def test_residuals_are_each_equation_less_its_fitted_mean(fitted, scm):
+    est, data = fitted
+    frame = data[()]
+    X, y = frame[ACTIONS].to_numpy(), frame["Y"].to_numpy()
+    residuals = est.residuals(X, y)
+    assert residuals.shape == (len(y), 4)
+    np.testing.assert_allclose(residuals[:, 3], y - est.predict(frame[ACTIONS]), atol=1e-10)
+    theta = est.coef_["A1"]
+    a0 = X[:, 0]
+    mean_a1 = theta["1"] + theta["A0"] * a0 + theta["A0^2"] * a0**2
+    np.testing.assert_allclose(residuals[:, 1], X[:, 1] - mean_a1, atol=1e-10)
+    # Observational residuals are N(0, Σ): their scatter is Σ̂ within 4 sampling sd per entry
+    # (the sd of a Gaussian sample covariance is √((Σ_ii Σ_jj + Σ_ij²) / n)).
+    sigma = est.covariance_.to_numpy()
+    sd = np.sqrt((np.outer(np.diag(sigma), np.diag(sigma)) + sigma**2) / len(y))
+    assert (np.abs(np.cov(residuals.T) - sigma) < 4 * sd).all()
+    with pytest.raises(DataError, match=r"X of shape \(n, 3\) and y of shape \(n,\)"):
+        est.residuals(X[:, :2], y)
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        GaussianNoiseJointEstimator(dag={}).residuals(X, y)
+
+
 def test_joint_effect_matches_truth(fitted, scm):
     est, _ = fitted
     query = scm.sample(5_000, intervened=scm.actions, rng=1)[ACTIONS]

@@ -302,10 +302,36 @@ class GaussianNoiseJointEstimator(RegimeEstimator):
 
     # -- queries ------------------------------------------------------------------------------
 
+    def _means(self, X: np.ndarray) -> np.ndarray:
+        """θ_jᵀφ(pa_j) for every equation j (the actions', then the outcome's): (n, K + 1)."""
+        fitted = self._design(X) * self._theta  # column c holds θ_c·φ_c(x)
+        return np.column_stack(
+            [fitted[:, self._eq == j].sum(axis=1) for j in range(len(self._exponents))]
+        )
+
+    def residuals(self, X: Any, y: Any) -> np.ndarray:
+        """The residuals e = (a_1 … a_K, y) − θᵀφ of every equation, shape (n, K + 1).
+
+        Under the model the residuals of the equations a regime observes (not intervened)
+        are jointly N(0, Σ) in that regime; :func:`~jointeffects.estimate.intervals.model_note`
+        tests them.
+        """
+        if not hasattr(self, "actions_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call fit(...) first"
+            )
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y, dtype=float)
+        if X.ndim != 2 or X.shape[1] != len(self.actions_) or y.shape != (len(X),):
+            raise DataError(
+                f"residuals needs X of shape (n, {len(self.actions_)}) and y of shape (n,); "
+                f"got {X.shape} and {y.shape}"
+            )
+        return np.column_stack([X, y]) - self._means(X)
+
     def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:
         K = len(self.actions_)
-        fitted = self._design(X) * self._theta  # column c holds θ_c·φ_c(x)
-        means = np.column_stack([fitted[:, self._eq == j].sum(axis=1) for j in range(K + 1)])
+        means = self._means(X)
         effect = means[:, K]
         o = [k for k, a in enumerate(self.actions_) if a not in regime]
         if o:
