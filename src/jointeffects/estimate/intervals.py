@@ -368,7 +368,7 @@ def paired_refits(
         raise DataError(f"n_boot={n_boot} must be at least 2 bootstrap replicates")
     rng = np.random.default_rng(random_state)
     draw = resample_rows if resample is None else resample
-    if resample is None:  # rows with replacement: structure tests must know (see below)
+    if resample is None:  # rows drawn with replacement: structure tests must know it
         estimators = [for_resamples(estimator) for estimator in estimators]
 
     def replicates() -> Iterator[list[Any]]:

@@ -56,7 +56,7 @@ def _dependence_pvalue(
     inputs: np.ndarray, target: np.ndarray, degree: int = 3, fraction: float = 1.0
 ) -> float:
     """F-test of "target depends on the inputs" by a polynomial regression against a constant,
-    with the rows weighed as ``fraction`` of their number (see :func:`discover_ancestors`)."""
+    with the rows counted as ``fraction`` of their number (see :func:`discover_ancestors`)."""
     Z = (inputs - inputs.mean(axis=0)) / np.where(inputs.std(axis=0) > 0, inputs.std(axis=0), 1)
     columns = polynomial_columns(Z, tuple(range(Z.shape[1])), degree)
     design = np.column_stack([np.ones(len(Z)), columns])
@@ -77,7 +77,7 @@ def _dependence_pvalue(
 
 def _two_sample_pvalue(first: np.ndarray, second: np.ndarray, fraction: float = 1.0) -> float:
     """Kolmogorov–Smirnov two-sample test (Smirnov's asymptotic distribution, as scipy's
-    ``method="asymp"``) with the samples weighed as ``fraction`` of their sizes."""
+    ``method="asymp"``) with the samples counted as ``fraction`` of their sizes."""
     d = float(stats.ks_2samp(first, second, method="asymp").statistic)
     size = len(first) * len(second) / (len(first) + len(second))
     return float(np.clip(stats.kstwo.sf(d, max(1, round(fraction * size))), 0.0, 1.0))
