@@ -226,24 +226,6 @@ def test_projection_bias_partner_is_one_degree_richer_inside_and_out():
         bootstrap_partner(other, misspecification=True)
 
 
-def test_refits_on_rows_drawn_with_replacement_know_they_are_resampled(linear_scm):
-    from jointeffects.estimate import AdditiveProjection
-    from jointeffects.estimate.intervals import paired_refits
-
-    data = regime_data(sample_regimes(linear_scm, 300, np.random.default_rng(5)))
-    models = [
-        StructuredEstimator(),
-        AdditiveProjection(estimator=StructuredEstimator(), n_points=500),
-        JointEffectEstimator(learner=OLS()),
-    ]
-    structured, projected, paper = next(paired_refits(models, data, 2, random_state=0))
-    assert structured.resampled and projected.estimator.resampled
-    assert repr(paper) == repr(models[2])  # no such parameter: unchanged
-    assert not models[0].resampled and not models[1].estimator.resampled  # clones changed
-    halves = next(paired_refits(models[:1], data, 2, 0, resample=lambda d, rng: d))
-    assert not halves[0].resampled  # another resampling scheme: tests as on a sample
-
-
 def test_bootstrap_bias_term_needs_polynomial_ridge_learners(linear_scm, queries):
     data = sample_regimes(linear_scm, 300, 6)
     with pytest.raises(DataError, match=r"needs PolynomialRidgeCV learners; .* has OLS"):

@@ -52,11 +52,8 @@ def ancestors_from_dag(
     return {a: tuple(x for x in actions if x in ancestors[a]) for a in actions}
 
 
-def _dependence_pvalue(
-    inputs: np.ndarray, target: np.ndarray, degree: int = 3, fraction: float = 1.0
-) -> float:
-    """F-test of "target depends on the inputs" by a polynomial regression against a constant,
-    with the rows counted as ``fraction`` of their number (see :func:`discover_ancestors`)."""
+def _dependence_pvalue(inputs: np.ndarray, target: np.ndarray, degree: int = 3) -> float:
+    """F-test of "target depends on the inputs" by a polynomial regression against a constant."""
     Z = (inputs - inputs.mean(axis=0)) / np.where(inputs.std(axis=0) > 0, inputs.std(axis=0), 1)
     columns = polynomial_columns(Z, tuple(range(Z.shape[1])), degree)
     design = np.column_stack([np.ones(len(Z)), columns])
@@ -65,8 +62,7 @@ def _dependence_pvalue(
     coef, *_ = np.linalg.lstsq(design, target, rcond=None)
     resid = target - design @ coef
     rss1 = float(resid @ resid)
-    q = design.shape[1] - 1
-    dof = int(fraction * len(target)) - design.shape[1]
+    q, dof = design.shape[1] - 1, len(target) - design.shape[1]
     if rss0 <= 0 or dof <= 0:
         return 1.0
     if rss1 <= 1e-14 * rss0:
@@ -75,16 +71,8 @@ def _dependence_pvalue(
     return float(stats.f.sf(f_stat, q, dof))
 
 
-def _two_sample_pvalue(first: np.ndarray, second: np.ndarray, fraction: float = 1.0) -> float:
-    """Kolmogorov–Smirnov two-sample test (Smirnov's asymptotic distribution, as scipy's
-    ``method="asymp"``) with the samples counted as ``fraction`` of their sizes."""
-    d = float(stats.ks_2samp(first, second, method="asymp").statistic)
-    size = len(first) * len(second) / (len(first) + len(second))
-    return float(np.clip(stats.kstwo.sf(d, max(1, round(fraction * size))), 0.0, 1.0))
-
-
 def discover_ancestors(
-    data: RegimeData, blocks: tuple[Regime, ...], level: float = 0.05, resampled: bool = False
+    data: RegimeData, blocks: tuple[Regime, ...], level: float = 0.05
 ) -> tuple[dict[str, tuple[str, ...]], pd.DataFrame]:
     """Ancestor sets from each experiment's effect on the other actions.
 
@@ -105,14 +93,6 @@ def discover_ancestors(
     biases the structure-aware estimator; adding one only costs variance, so err on the side
     of rejecting.
 
-    ``resampled=True`` is for bootstrap resamples (rows drawn with replacement from the
-    sample). A resample differs from the population by the sample's chance differences plus
-    its own, of the same size, so tests computed on it as if it were a sample reject true
-    null hypotheses far too often (refits declared 2-3× the ancestor pairs of fits on fresh
-    samples). Counting every regime as half its rows (the F-test's residual degrees of
-    freedom and the two-sample test's effective size) gives the test statistics their null
-    distribution back.
-
     Returns
     -------
     ancestors : dict
@@ -122,7 +102,6 @@ def discover_ancestors(
         BH-adjusted q-value, and whether the action was declared a descendant.
     """
     index = {a: j for j, a in enumerate(data.actions)}
-    fraction = 0.5 if resampled else 1.0
     X_obs = data.regimes[()][0]
     rows = []
     for block in blocks:
@@ -131,8 +110,8 @@ def discover_ancestors(
         for m, action in enumerate(data.actions):
             if action in block:
                 continue
-            p_dep = _dependence_pvalue(X_int[:, cols], X_int[:, m], fraction=fraction)
-            p_ks = _two_sample_pvalue(X_obs[:, m], X_int[:, m], fraction)
+            p_dep = _dependence_pvalue(X_int[:, cols], X_int[:, m])
+            p_ks = float(stats.ks_2samp(X_obs[:, m], X_int[:, m], method="asymp").pvalue)
             rows.append(
                 {
                     "experiment": regime_label(block),

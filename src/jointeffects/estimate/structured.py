@@ -54,10 +54,6 @@ class StructuredEstimator(RegimeEstimator):
         False-discovery rate of the two-sample tests that learn the ancestor sets.
     random_state : int, optional
         Seeds the fold assignment.
-    resampled : bool, default=False
-        The data is a bootstrap resample of a sample (rows drawn with replacement): the
-        structure tests then count each regime as half its rows (see ``discover_ancestors``).
-        The bootstrap (``intervals``) sets it on its refits.
 
     Attributes
     ----------
@@ -78,7 +74,6 @@ class StructuredEstimator(RegimeEstimator):
         dag: Mapping[str, Any] | None = None,
         level: float = 0.05,
         random_state: int | None = None,
-        resampled: bool = False,
     ) -> None:
         self.degrees = degrees
         self.alphas = alphas
@@ -86,7 +81,6 @@ class StructuredEstimator(RegimeEstimator):
         self.dag = dag
         self.level = level
         self.random_state = random_state
-        self.resampled = resampled
 
     # -- fitting ------------------------------------------------------------------------------
 
@@ -105,7 +99,7 @@ class StructuredEstimator(RegimeEstimator):
                     f"{[a for a in data.actions if a not in covered]}: pass dag= instead"
                 )
             self.ancestors_, self.structure_tests_ = discover_ancestors(
-                data, self.blocks_, level=self.level, resampled=self.resampled
+                data, self.blocks_, level=self.level
             )
         identified = tuple(unit in self.blocks_ for unit in self.units_)
         degrees = sorted({int(d) for d in self.degrees})
