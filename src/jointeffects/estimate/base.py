@@ -134,10 +134,7 @@ class RegimeEstimator(BaseEstimator):
         -------
         ndarray of shape (n_queries,)
         """
-        if not hasattr(self, "actions_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet: call fit(...) first"
-            )
+        self._check_fitted()
         points = query_array(X, self.actions_)
         regime = self._intervened_regime(intervened)
         prediction = self._predict(points, regime)
@@ -149,6 +146,12 @@ class RegimeEstimator(BaseEstimator):
         return prediction
 
     # -- helpers for subclasses -------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "actions_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call fit(...) first"
+            )
 
     def _intervened_regime(self, intervened: Iterable[str] | None) -> Regime:
         if intervened is None:

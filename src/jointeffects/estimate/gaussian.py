@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import linalg, optimize
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import ConvergenceWarning
 
 from jointeffects.errors import DataError
 from jointeffects.estimate.base import RegimeEstimator
@@ -316,10 +316,7 @@ class GaussianNoiseJointEstimator(RegimeEstimator):
         are jointly N(0, Σ) in that regime; :func:`~jointeffects.estimate.intervals.model_note`
         tests them.
         """
-        if not hasattr(self, "actions_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet: call fit(...) first"
-            )
+        self._check_fitted()
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float)
         if X.ndim != 2 or X.shape[1] != len(self.actions_) or y.shape != (len(X),):
@@ -349,10 +346,7 @@ class GaussianNoiseJointEstimator(RegimeEstimator):
             ``{regime: DataFrame}`` as for :meth:`fit`, over the fitted actions.
         outcome : str, default="Y"
         """
-        if not hasattr(self, "actions_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet: call fit(...) first"
-            )
+        self._check_fitted()
         data = as_regime_data(datasets, outcome=outcome)
         index = {a: j for j, a in enumerate(self.actions_)}
         stats = [self._regime_stats(r, X, y, index) for r, (X, y) in data.regimes.items()]
