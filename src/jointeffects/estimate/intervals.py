@@ -155,9 +155,9 @@ def model_note(fitted: Any, data: RegimeData, spec_level: float = SPEC_LEVEL) ->
     With the outcome's residuals alone the test missed 4 of 12 uniform-noise SCMs at 500
     rows and 2 of 12 at 2000 (seed 2025); with every equation's it flags all 12 in every
     cell. On the prior method's own Gaussian families (``--comparison``, seeds 2025 and 31)
-    it flags 0-4 of 12 per cell, 20 of 144 fits: more than the level promises, partly
-    because D'Agostino's far tail is anti-conservative (on Gaussian samples of 500 rows it
-    rejects 0.0026 at the Bonferroni level 0.0016).
+    it flags 0-4 of 12 per cell, 20 of 144 fits: more than the level promises, because
+    D'Agostino's far tail is anti-conservative (on Gaussian samples of 500 rows it rejected
+    0.0026-0.0040 at the Bonferroni level 0.0016; with 31 tests that alone flags 8-12 %).
     """
     from jointeffects.estimate.gaussian import GaussianNoiseJointEstimator
 
