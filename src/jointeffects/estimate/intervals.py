@@ -108,7 +108,7 @@ def bootstrap_intervals(
         estimator: nominal 0.9 covered 0.90-0.94 in every cell, the plain percentile
         bootstrap 0.86-0.93. A :class:`StructuredEstimator` ("auto" = False) relearns its
         ancestor sets, degree and alpha on every resample; its plain percentile bootstrap
-        covered 0.87-0.96 in the same 12 cells (36 SCMs per cell, 24 at 10^5 rows), rising
+        covered 0.88-0.96 in the same 12 cells (48 SCMs per cell, 36 at 10^5 rows), rising
         with n: its refits declare 2-3× as many ancestor pairs as fits on fresh samples
         (structure tests on resampled rows see the sample's chance differences as real), so
         their spread is that of a richer model: 1.18-1.25× the sd over fresh samples at 500
@@ -539,8 +539,8 @@ def sandwich_intervals(
     12 SCMs per cell (seed 2025), but on 24 other SCMs (seed 31) 0.85 (Gaussian) and 0.82
     (logistic) at 10^5 rows; the share flagged grows with n where the misfit becomes
     visible (logistic: 59 % trusted at 500, 29 % at 10^5). The structured estimator's
-    :func:`bootstrap_intervals` (refits relearn everything; no bias term) covered 0.87-0.96
-    (36 SCMs per cell, 24 at 10^5 rows; seeds 31, 2025 and 77) and needs no flag;
+    :func:`bootstrap_intervals` (refits relearn everything; no bias term) covered 0.88-0.96
+    (48 SCMs per cell, 36 at 10^5 rows; seeds 31, 2025, 77 and 101) and needs no flag;
     use this sandwich when the bootstrap's refits are too slow (10^5 rows per regime, K=5:
     100 s for 50 refits vs 4 s). Over fresh samples at 10^5 rows the estimate's standard
     deviation was 1.0-9.7x the sandwich's with logistic noise (median 2.3; Gaussian 0.85-3.5x,
