@@ -11,8 +11,9 @@ share of joint queries whose interval holds the exact ``scm.joint_effect``:
   +bias-raw (the raw spread, same widening) and +bias-quadrature (the raw spread, the former
   rule √(h² + (z·bias)²))
 - structured/sandwich: StructuredEstimator (ancestors learned), analytic HC1 sandwich widened
-  by the degree-spread bias term and flagged when the residual specification test rejects
-  (``sandwich_intervals`` defaults); structured/sandwich-quadrature: the former widening
+  by its bias term (spreads to the fits one degree richer and one penalty step lighter) and
+  flagged when the residual specification test rejects (``sandwich_intervals`` defaults);
+  structured/sandwich-quadrature: the former widening
 - structured/conditional: the plain model-conditional sandwich (``misspecification=False``)
 - structured/boot: the same estimator, bootstrap percentile (small sizes only: slow)
 - projected/default, prior/default (--others): ``bootstrap_intervals`` defaults for
@@ -26,14 +27,16 @@ Queries are drawn from the joint intervention distribution.
     python benchmarks/bench_coverage.py --scms 10 --sizes 500 2000 10000 100000 \
         --boot-max 10000 --n-boot 100
 
-The structured sandwich alone (issue 7's table for it, ~8 minutes on one core):
+The structured sandwich alone (issue 7's table for it; four seeds pool 48 SCMs per cell, about
+5 minutes per noise family on one core; --out keeps the per-SCM rows):
 
     OMP_NUM_THREADS=1 python benchmarks/bench_coverage.py --K 5 --scms 12 \
-        --sizes 500 2000 10000 100000 --boot-max 0 --boot-max-structured 0
+        --sizes 500 2000 10000 100000 --boot-max 0 --boot-max-structured 0 \
+        --seed 2025 31 77 101 --families gaussian --out sandwich-gaussian.csv
 
 Coverage clumps by SCM (one fit per SCM, its error shared by all its queries: the plain
 sandwich's per-SCM coverage ranged 0.13-1.0 at 2000 rows), so a cell of 12 SCMs is noisy:
-read differences below ~0.1 as noise and compare runs with another --seed.
+read differences below ~0.1 as noise and pool several seeds (--seed takes several).
 """
 
 from __future__ import annotations
@@ -68,8 +71,8 @@ from jointeffects.simulate.comparison import sample_gaussian_additive_scm, sampl
 COMPARISON = {"additive": sample_gaussian_additive_scm, "interaction": sample_interaction_scm}
 
 
-def run_one(args: argparse.Namespace, family: str, n: int, s: int) -> list[dict]:
-    rng = np.random.default_rng(np.random.SeedSequence(args.seed + s, spawn_key=(n,)))
+def run_one(args: argparse.Namespace, family: str, n: int, seed: int, s: int) -> list[dict]:
+    rng = np.random.default_rng(np.random.SeedSequence(seed + s, spawn_key=(n,)))
     if args.comparison:  # the prior method's own Gaussian families (noise family ignored)
         draw = COMPARISON[args.comparison]
         scm = draw(args.K, rng, n_calibration=20_000)
@@ -127,7 +130,7 @@ def run_one(args: argparse.Namespace, family: str, n: int, s: int) -> list[dict]
         )
         tables[f"{name}/default"] = (table, time.perf_counter() - start)
     return [
-        score(name, *pair, truth, scale) | {"family": family, "n": n, "scm": s}
+        score(name, *pair, truth, scale) | {"family": family, "n": n, "seed": seed, "scm": s}
         for name, pair in tables.items()
     ]
 
@@ -205,7 +208,10 @@ def main() -> None:
     parser.add_argument("--n-boot", type=int, default=100)
     parser.add_argument("--boot-max", type=int, default=10_000, help="largest n bootstrapped")
     parser.add_argument("--boot-max-structured", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument(
+        "--seed", type=int, nargs="+", default=[2025], help="one or more; cells pool their SCMs"
+    )
+    parser.add_argument("--out", help="also write the per-SCM rows to this CSV file")
     parser.add_argument(
         "--paper-methods",
         nargs="+",
@@ -237,10 +243,13 @@ def main() -> None:
     rows = []
     for family in args.families:
         for n in args.sizes:
-            for s in range(args.scms):
-                rows += run_one(args, family, n, s)
+            for seed in args.seed:
+                for s in range(args.scms):
+                    rows += run_one(args, family, n, seed, s)
             print(f"done {family} n={n}", flush=True)
     table = pd.DataFrame(rows)
+    if args.out:
+        table.to_csv(args.out, index=False)
     summary = table.groupby(["estimator", "family", "n"])[
         ["cover", "cover_trusted", "trusted", "width", "seconds"]
     ].mean()

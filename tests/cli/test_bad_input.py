@@ -192,7 +192,7 @@ def test_damaged_model_files(text, match, command, model, files, tmp_path):
         (b"\xff\xfe\x00binary", r"cannot read model file .*can't decode"),
         (b"[1, 2]", r"must be a JSON object \(a jointeffects model file\)"),
         (b'{"format": "jointeffects.model/9"}', r"format 'jointeffects.model/9' is not"),
-        (b'{"format": "jointeffects.model/2"}', r"not 'jointeffects.model/3' or .*4'.*; refit the"),
+        (b'{"format": "jointeffects.model/2"}', r"not 'jointeffects.model/3' or .*5'.*; refit the"),
         (b'{"format": "jointeffects.model/4", "checksum": NaN}', r"holds NaN, which is not"),
     ],
 )

@@ -15,6 +15,7 @@ from jointeffects.estimate.intervals import (
     IntervalWarning,
     bias_aware_critical,
     bootstrap_intervals,
+    lighter_fit,
     percentile_bounds,
     refit,
     regime_data,
@@ -119,16 +120,29 @@ def test_bias_aware_sandwich_covers_and_is_trusted_when_the_model_is_right(linea
     assert np.mean(trusted) >= 0.9
 
 
-def test_bias_term_is_the_spread_to_the_next_degree(linear_scm, queries):
+def test_bias_term_is_the_largest_spread_to_the_degree_and_penalty_neighbours(linear_scm, queries):
     data = sample_regimes(linear_scm, 400, 6)
     dag = {a: linear_scm.parents(a) for a in linear_scm.actions}
     est = StructuredEstimator(degrees=(1,), dag=dag, random_state=0).fit(data)
+    assert est.alpha_ == pytest.approx(1e-6)  # so the grid has a smaller penalty, 1e-7
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IntervalWarning)
         table = sandwich_intervals(est, data, queries)
     richer = StructuredEstimator(degrees=(2,), dag=dag, random_state=0).fit(data)
-    spread = np.abs(est.predict(queries) - richer.predict(queries))
-    np.testing.assert_allclose(table["bias"], spread)
+    lighter = StructuredEstimator(degrees=(1,), alphas=(1e-7,), dag=dag).fit(data)
+    spreads = [np.abs(est.predict(queries) - other.predict(queries)) for other in (richer, lighter)]
+    spread = np.max(spreads, axis=0)
+    np.testing.assert_allclose(table["bias"], spread, rtol=1e-9)
+    # At the grid's smallest penalty there is no lighter fit: the degree spread alone.
+    smallest = StructuredEstimator(degrees=(1,), alphas=(1e-6,), dag=dag).fit(data)
+    assert lighter_fit(smallest, regime_data(data)) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IntervalWarning)
+        alone = sandwich_intervals(smallest, data, queries)
+    richer_alone = StructuredEstimator(degrees=(2,), alphas=(1e-6,), dag=dag).fit(data)
+    np.testing.assert_allclose(
+        alone["bias"], np.abs(smallest.predict(queries) - richer_alone.predict(queries)), rtol=1e-9
+    )
     for side in (table["upper"] - table["estimate"], table["estimate"] - table["lower"]):
         assert_bias_aware(side, table["se"], spread, 0.9)
 

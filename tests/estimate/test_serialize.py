@@ -152,6 +152,38 @@ def test_saved_structured_band_equals_the_library_sandwich(data, queries, tmp_pa
     misfit = library["note"].str.startswith("model misspecified").all()
     assert (loaded.uncertainty.misfit != "") == misfit
     assert loaded.uncertainty.neighbour.degree_ == fitted.degree_ + 1
+    lighter = loaded.uncertainty.lighter
+    assert lighter.degree_ == fitted.degree_ and lighter.alpha_ == pytest.approx(fitted.alpha_ / 10)
+
+
+def test_format_4_sandwich_files_are_read_with_the_degree_spread_only(data, queries, tmp_path):
+    # Format 4 stored no penalty neighbour: such a file still gives the band it gave then.
+    from jointeffects.estimate.serialize import _checksum, model_to_dict
+
+    fitted = _fit(StructuredEstimator(degrees=(1, 2), random_state=0), data)
+    diagnostics = support_diagnostics(data)
+    uncertainty = fit_uncertainty(fitted, _train(data), n_boot=0)
+    assert uncertainty.lighter is not None
+    payload = model_to_dict(fitted, diagnostics, uncertainty)
+
+    def as_format_4(p):
+        p["format"] = "jointeffects.model/4"
+        del p["uncertainty"]["lighter"]
+
+    old = _tampered(payload, as_format_4)
+    old["checksum"] = _checksum(old)
+    loaded = model_from_dict(old)
+    assert loaded.uncertainty.lighter is None
+    uncertainty.lighter = None
+    then = SavedModel(fitted, diagnostics, uncertainty, "x").predict_table(queries, level=0.9)
+    assert loaded.predict_table(queries, level=0.9).equals(then)
+    now = model_from_dict(payload).predict_table(queries, level=0.9)
+    assert (now["upper"] - now["lower"] >= then["upper"] - then["lower"] - 1e-12).all()
+    # A format-5 file must hold the key.
+    broken = _tampered(payload, lambda p: p["uncertainty"].pop("lighter"))
+    broken["checksum"] = _checksum(broken)
+    with pytest.raises(DataError, match=r"uncertainty' lacks \['lighter'\]"):
+        model_from_dict(broken)
 
 
 def test_saved_bootstrap_band_equals_the_library_bootstrap(data, queries, tmp_path):
@@ -285,7 +317,7 @@ def test_tampered_files_are_refused_naming_the_field(payload, edit, match):
 def test_format_3_files_are_still_read(payload, queries):
     from jointeffects.estimate.serialize import _checksum
 
-    assert FORMAT == "jointeffects.model/4"
+    assert FORMAT == "jointeffects.model/5"
     old = _tampered(payload, lambda p: p.__setitem__("format", "jointeffects.model/3"))
     old["checksum"] = _checksum(old)
     assert np.array_equal(
@@ -293,7 +325,7 @@ def test_format_3_files_are_still_read(payload, queries):
         model_from_dict(payload).estimator.predict(queries),
     )
     older = _tampered(old, lambda p: p.__setitem__("format", "jointeffects.model/2"))
-    with pytest.raises(DataError, match="model/3' or 'jointeffects.model/4'.*refit the model"):
+    with pytest.raises(DataError, match="model/3' or .*model/5'.*refit the model"):
         model_from_dict(older)
 
 

@@ -98,9 +98,11 @@ def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
             line += f" and bias term (learners of degree {degree}, refitted on each resample)"
         lines.append(line + " stored")
     else:
+        lighter = uncertainty.lighter
+        penalty = "" if lighter is None else f" and of penalty {lighter.alpha_:.0e} per row"
         lines.append(
-            "intervals: sandwich covariance and bias term (fit of degree "
-            f"{uncertainty.neighbour.degree_}) stored; specification test "
+            "intervals: sandwich covariance and bias term (fits of degree "
+            f"{uncertainty.neighbour.degree_}{penalty}) stored; specification test "
             + (f"REJECTS: {uncertainty.misfit}" if uncertainty.misfit else "passes")
         )
     return lines

@@ -31,6 +31,7 @@ from jointeffects.estimate.intervals import (
     bootstrap_partner,
     calibrated_bias,
     interval_table,
+    largest_spread,
     linear_rows,
     misspecification_note,
     model_note,
@@ -38,8 +39,8 @@ from jointeffects.estimate.intervals import (
     paired_draws,
     refit,
     regime_data,
-    richer_fit,
     sandwich_covariance,
+    sandwich_partners,
     structured_fit,
     untrusted_notes,
     warn_untrusted,
@@ -85,7 +86,8 @@ def response_curves(
     level, n_boot, random_state, outcome, min_rows
         As for :func:`~jointeffects.estimate.intervals.bootstrap_intervals`.
     misspecification : bool, default=True
-        Widen by the degree-spread bias term, as in
+        Widen by the bias term (for the sandwich the spreads to the fits one degree richer
+        and one penalty step lighter), as in
         :func:`~jointeffects.estimate.intervals.sandwich_intervals` and (for polynomial
         ridge learners) :func:`~jointeffects.estimate.intervals.bootstrap_intervals`; the
         sandwich also flags every row when the residual specification test rejects.
@@ -163,8 +165,8 @@ def response_curves(
         table = normal_table(effect, se, level)
         if misspecification:
             misfit = misspecification_note(fitted, data, SPEC_LEVEL)
-            other = richer_fit(fitted, data).predict(Q)
-            bias = np.abs(effect - (other[1:] - other[0]))  # the raw spread, as the sandwich's
+            others = [p.predict(Q) for p in sandwich_partners(fitted, data)]
+            bias = largest_spread(effect, [o[1:] - o[0] for o in others])  # as the sandwich's
             table["lower"], table["upper"] = widen(
                 effect, table["lower"], table["upper"], bias, level
             )

@@ -5,7 +5,7 @@ independent samples of fixed sizes) and refits a clone of the estimator, so it w
 :class:`~jointeffects.estimate.base.RegimeEstimator`. The structure-aware estimator is linear
 in its parameters and also has an analytic, heteroskedasticity-robust sandwich interval
 (:func:`sandwich_intervals`) computed in one streaming pass over the rows, widened by a
-misspecification term (the spread to a fit one degree richer).
+bias term (the spreads to the fits one degree richer and one penalty step lighter).
 
 Intervals are flagged as not trustworthy (column ``trusted`` False, plus an
 :class:`IntervalWarning`) where the resampling argument breaks down: a regime with fewer
@@ -117,8 +117,8 @@ def bootstrap_intervals(
         and 2000 rows. Refits whose tests count half the rows (which restores the tests' null
         rejection rate and the spread, 0.97-1.10×) under-covered instead (0.83-0.92 on 24
         SCMs per cell, README), so that is not done. Its sandwich
-        (:func:`sandwich_intervals`) is conditional on the learned structure and under-covers
-        at 10^5 rows.
+        (:func:`sandwich_intervals`) is the fast alternative, conditional on the learned
+        structure and flagged where its specification test rejects.
 
     Returns
     -------
@@ -517,17 +517,19 @@ def sandwich_intervals(
 
     That band is *conditional on the chosen model* and shrinks like 1/√n, while the bias of a
     misspecified ψ (a cubic standing in for E[f_k(A_k, C_k) | a_k, a_anc], not exact for
-    non-Gaussian noise) does not: on the paper's SCM family it covered 0.53-0.83 at 10^5
-    rows per regime (benchmarks/bench_coverage.py). With ``misspecification=True`` (default)
+    non-Gaussian noise) and the ridge's shrinkage do not: on the paper's SCM family it
+    covered 0.57-0.87 at 10^5 rows per regime (``misspecification=False``; 48 SCMs per
+    noise family, benchmarks/bench_coverage.py). With ``misspecification=True`` (default)
     two things are added:
 
-    - a bias term ``bias`` = |f̂_d(x) − f̂_{d+1}(x)|, the change of the prediction when the
-      chosen degree d is raised by one (refitted, alpha by CV); the half-width is the
-      bias-aware se·c(bias/se) of :func:`widen`. The raw spread is used (without
-      replicates its noise cannot be subtracted as :func:`bootstrap_intervals` does; it
-      errs on the safe side). Alone it captures part of the bias only (measured on 8
-      SCMs, logistic noise, 10^5 rows per regime: coverage 0.53 → 0.73). It costs one more
-      fit (of degree d+1: about 1.5 fits' time).
+    - a bias term ``bias``: the larger of |f̂(x) − f̂_{d+1}(x)|, the change of the prediction
+      when the chosen degree d is raised by one (refitted, alpha by CV;
+      :func:`richer_fit`), and |f̂(x) − f̂_{α⁻}(x)|, the change when the chosen penalty α is
+      replaced by the next smaller one on the CV grid (same degree; :func:`lighter_fit`;
+      none at the grid's smallest), which estimates the shrinkage bias of α. The
+      half-width is the bias-aware se·c(bias/se) of :func:`widen`. The raw spreads are used
+      (without replicates their noise cannot be subtracted as :func:`bootstrap_intervals`
+      does; they err on the safe side). It costs two more fits.
     - a residual specification test (:func:`specification_test`): if it rejects at
       ``spec_level``, every interval is flagged as not trustworthy (``trusted`` False, a
       note and an :class:`IntervalWarning`), because the remaining bias is then of the order
@@ -536,19 +538,17 @@ def sandwich_intervals(
     The band is also conditional on the ancestor sets, degree and alpha the fit chose: a
     bootstrap that relearns them had a standard error 1.5-2.0x the sandwich's at 10^4 and
     10^5 rows per regime (4 SCMs; with the structure and hyper-parameters fixed the two
-    agreed within 6 %). Measured (benchmarks/bench_coverage.py, K=5, paper's family,
-    500 to 10^5 rows per regime), nominal 90 % covered 0.86-0.96 of the *trusted* queries on
-    12 SCMs per cell (seed 2025), but on 24 other SCMs (seed 31) 0.85 (Gaussian) and 0.82
-    (logistic) at 10^5 rows; the share flagged grows with n where the misfit becomes
-    visible (logistic: 59 % trusted at 500, 29 % at 10^5). The structured estimator's
+    agreed within 6 %), and over fresh samples at 10^5 rows the CV's alpha ranged from
+    10^-14 to 10^-7 per row. Measured (benchmarks/bench_coverage.py, K=5, paper's family,
+    500 to 10^5 rows per regime, Gaussian, uniform and logistic noise, seeds 2025, 31, 77
+    and 101 pooled, 48 SCMs per cell), nominal 90 % covered 0.86-0.93 of the *trusted*
+    queries in every cell; with the degree spread alone it had covered 0.85 (Gaussian) and
+    0.82 (logistic) at 10^5 rows on seed 31. Per seed (12 SCMs) a cell ranges 0.76-0.97.
+    The share flagged grows with n where the misfit becomes visible (logistic: 69 %
+    trusted at 500 rows, 31 % at 10^5). The structured estimator's
     :func:`bootstrap_intervals` (refits relearn everything; no bias term) covered 0.88-0.96
-    (48 SCMs per cell, 36 at 10^5 rows; seeds 31, 2025, 77 and 101) and needs no flag;
-    use this sandwich when the bootstrap's refits are too slow (10^5 rows per regime, K=5:
-    100 s for 50 refits vs 4 s). Over fresh samples at 10^5 rows the estimate's standard
-    deviation was 1.0-9.7x the sandwich's with logistic noise (median 2.3; Gaussian 0.85-3.5x,
-    median 1.24; 12 SCMs each, seed 31): the choices of alpha, degree and ancestors vary
-    between samples. An inflation of the se estimated from half-samples (4 splits) was too
-    noisy to repair it (README).
+    on the same seeds and needs no flag; use this sandwich when the bootstrap's refits are
+    too slow (10^5 rows per regime, K=5: 100 s for 50 refits vs 4 s).
 
     Parameters
     ----------
@@ -577,7 +577,8 @@ def sandwich_intervals(
     estimate = fitted.predict(points, intervened=intervened)
     bias = np.zeros(len(points))
     if misspecification:
-        bias = np.abs(estimate - richer_fit(fitted, data).predict(points, intervened))
+        partners = sandwich_partners(fitted, data)
+        bias = largest_spread(estimate, [p.predict(points, intervened) for p in partners])
     table = normal_table(estimate, se, level)
     table["lower"], table["upper"] = widen(estimate, table["lower"], table["upper"], bias, level)
     table["bias"] = bias
@@ -585,10 +586,36 @@ def sandwich_intervals(
     return flag_untrusted(table, data, points, min_rows, extra_note=note)
 
 
+def sandwich_partners(fitted: Any, data: RegimeData) -> list[Any]:
+    """The fits the sandwich's bias term compares with: :func:`richer_fit` and, unless the
+    chosen penalty is the smallest on the grid, :func:`lighter_fit`."""
+    lighter = lighter_fit(fitted, data)
+    return [richer_fit(fitted, data), *([] if lighter is None else [lighter])]
+
+
+def largest_spread(estimate: Any, others: Sequence[Any]) -> np.ndarray:
+    """The sandwich's bias term: max over the partners' predictions of |estimate − other|
+    (the raw spreads; without replicates their noise cannot be subtracted)."""
+    estimate = np.asarray(estimate, dtype=float)
+    return np.max(np.abs([estimate - np.asarray(o, dtype=float) for o in others]), axis=0)
+
+
 def richer_fit(fitted: Any, data: RegimeData) -> Any:
-    """The partner of the sandwich's bias term: the fitted StructuredEstimator refitted with
-    its chosen degree raised by one."""
+    """A partner of the sandwich's bias term: the fitted StructuredEstimator refitted with
+    its chosen degree raised by one (alpha by CV)."""
     return refit(clone(fitted).set_params(degrees=(fitted.degree_ + 1,)), data)
+
+
+def lighter_fit(fitted: Any, data: RegimeData) -> Any:
+    """A partner of the sandwich's bias term: the fitted StructuredEstimator refitted at its
+    chosen degree with the next smaller ridge penalty of its CV grid (None if the chosen one
+    is the smallest). Its spread estimates the shrinkage bias of the chosen penalty."""
+    grid = np.unique(fitted.cv_mse_["alpha"].to_numpy())
+    smaller = grid[grid < fitted.alpha_ * (1 - 1e-9)]
+    if not len(smaller):
+        return None
+    lighter = clone(fitted).set_params(degrees=(fitted.degree_,), alphas=(float(smaller[-1]),))
+    return refit(lighter, data)
 
 
 def misspecification_note(fitted: Any, data: RegimeData, spec_level: float) -> str:

@@ -3,8 +3,8 @@
 Intervals of a saved model come from what was stored at fit: bootstrap refits (every
 estimator; for polynomial ridge learners with their bias term) or, for a
 :class:`StructuredEstimator` fitted with ``n_boot=0``, the sandwich covariance together with
-the fit one degree richer (the bias term) and the verdict of the residual specification
-test, so a loaded model gives the same bands and flags as
+the fits one degree richer and one penalty step lighter (the bias term) and the verdict of
+the residual specification test, so a loaded model gives the same bands and flags as
 :func:`~jointeffects.estimate.intervals.bootstrap_intervals` or
 :func:`~jointeffects.estimate.intervals.sandwich_intervals`. :func:`fit_uncertainty`
 computes them and this module also writes and reads them as JSON.
@@ -29,6 +29,8 @@ from jointeffects.estimate.intervals import (
     bootstrap_partner,
     calibrated_bias,
     check_level,
+    largest_spread,
+    lighter_fit,
     normal_table,
     paired_refits,
     percentile_bounds,
@@ -41,7 +43,17 @@ from jointeffects.estimate.jsonfield import Field
 from jointeffects.estimate.learner_state import floats
 from jointeffects.estimate.structured import StructuredEstimator
 
-_KEYS = ("method", "replicates", "covariance", "neighbour", "partner_replicates", "misfit")
+_KEYS = (
+    "method",
+    "replicates",
+    "covariance",
+    "neighbour",
+    "partner_replicates",
+    "misfit",
+    "lighter",
+)
+#: Files of formats 3 and 4 have no "lighter" (their sandwich band has the degree spread only).
+_LEGACY_KEYS = _KEYS[:-1]
 
 
 @dataclass
@@ -65,6 +77,10 @@ class Uncertainty:
     misfit : str
         The specification test's note when it rejected at fit ("" otherwise): every interval
         of the model is then flagged as not trustworthy.
+    lighter : StructuredEstimator or None, sandwich only
+        The structured model refitted with the next smaller ridge penalty of its grid (None
+        when its penalty is the grid's smallest, or in a file of format 3 or 4); its spread
+        is the other half of the sandwich's bias term.
     """
 
     method: str
@@ -73,6 +89,7 @@ class Uncertainty:
     neighbour: Any = None
     partner_replicates: list[Any] | None = None
     misfit: str = ""
+    lighter: Any = None
 
 
 def fit_uncertainty(
@@ -89,9 +106,8 @@ def fit_uncertainty(
     :func:`~jointeffects.estimate.intervals.bootstrap_intervals`). A StructuredEstimator's
     refits relearn its ancestor sets, degree and alpha, and no bias term is added (as
     ``bootstrap_intervals`` does for it); with ``n_boot=0`` it gets instead the fast sandwich
-    of :func:`~jointeffects.estimate.intervals.sandwich_intervals` (covariance, the fit one
-    degree richer and the specification test's verdict; conditional on the learned
-    structure, it under-covered in some cells at 10^4 rows per regime and more).
+    of :func:`~jointeffects.estimate.intervals.sandwich_intervals` (covariance, the fits one
+    degree richer and one penalty step lighter, and the specification test's verdict).
     """
     if isinstance(estimator, StructuredEstimator) and n_boot < 1:
         from jointeffects.estimate.intervals import misspecification_note, sandwich_covariance
@@ -101,6 +117,7 @@ def fit_uncertainty(
             covariance=sandwich_covariance(estimator, data),
             neighbour=richer_fit(estimator, data),
             misfit=misspecification_note(estimator, data, SPEC_LEVEL),
+            lighter=lighter_fit(estimator, data),
         )
     partner = bootstrap_partner(estimator)
     models = [estimator] if partner is None else [estimator, partner]
@@ -117,7 +134,7 @@ def fit_uncertainty(
 
 def uncertainty_state(u: Uncertainty | None) -> dict[str, Any] | None:
     """The JSON-ready state of the uncertainty: each replicate's learners, or the covariance,
-    the degree neighbour and the specification test's note."""
+    the degree and penalty neighbours and the specification test's note."""
     if u is None:
         return None
     return {
@@ -129,6 +146,7 @@ def uncertainty_state(u: Uncertainty | None) -> dict[str, Any] | None:
         if u.partner_replicates is None
         else [estimator_state(r)["models"] for r in u.partner_replicates],
         "misfit": u.misfit,
+        "lighter": None if u.lighter is None else estimator_state(u.lighter),
     }
 
 
@@ -139,23 +157,25 @@ def _replicate_state(rep: Any) -> Any:
     return state if isinstance(rep, StructuredEstimator) else state["models"]
 
 
-def read_uncertainty(f: Field, est: Any) -> Uncertainty | None:
-    """Validate the stored uncertainty of the fitted ``est`` (see :func:`uncertainty_state`)."""
+def read_uncertainty(f: Field, est: Any, legacy: bool = False) -> Uncertainty | None:
+    """Validate the stored uncertainty of the fitted ``est`` (see :func:`uncertainty_state`);
+    ``legacy``: a file of format 3 or 4 (no penalty neighbour)."""
     if f.value is None:
         return None
-    f.obj(_KEYS)
+    f.obj(_LEGACY_KEYS if legacy else _KEYS)
     method = f["method"].string()
     misfit = f["misfit"].string()
     if method == "sandwich" and isinstance(est, StructuredEstimator):
         p = len(est.coef_) + 1
-        neighbour = read_estimator(f["neighbour"])
-        if not isinstance(neighbour, StructuredEstimator) or neighbour.actions_ != est.actions_:
-            raise f["neighbour"].bad(f"a StructuredEstimator on the actions {list(est.actions_)}")
+        neighbour = _read_structured(f["neighbour"], est)
+        stored = None if legacy else f["lighter"]
+        lighter = None if stored is None or stored.value is None else _read_structured(stored, est)
         return Uncertainty(
             "sandwich",
             covariance=f["covariance"].array((p, p)),
             neighbour=neighbour,
             misfit=misfit,
+            lighter=lighter,
         )
     if method == "bootstrap":
         reps = _read_replicates(f["replicates"], est)
@@ -175,6 +195,14 @@ def read_uncertainty(f: Field, est: Any) -> Uncertainty | None:
             "bootstrap", replicates=reps, neighbour=neighbour, partner_replicates=partners
         )
     raise f["method"].bad(f"the method of a {type(est).__name__} ('bootstrap' or 'sandwich')")
+
+
+def _read_structured(f: Field, est: Any) -> Any:
+    """A stored partner of the sandwich: a StructuredEstimator on ``est``'s actions."""
+    partner = read_estimator(f)
+    if not isinstance(partner, StructuredEstimator) or partner.actions_ != est.actions_:
+        raise f.bad(f"a StructuredEstimator on the actions {list(est.actions_)}")
+    return partner
 
 
 def _read_replicates(f: Field, est: Any) -> list[Any]:
@@ -275,8 +303,10 @@ class SavedModel:
             se = np.sqrt(np.einsum("ij,jk,ik->i", rows, u.covariance, rows))
             band = normal_table(table["prediction"].to_numpy(), se, level)
             lower, upper = band["lower"], band["upper"]
-            if u.neighbour is not None:  # the raw spread, as sandwich_intervals
-                bias = np.abs(contrast(estimate - u.neighbour.predict(Q, intervened=intervened)))
+            partners = [p for p in (u.neighbour, u.lighter) if p is not None]
+            if partners:  # the raw spreads, as sandwich_intervals
+                others = [contrast(p.predict(Q, intervened=intervened)) for p in partners]
+                bias = largest_spread(contrast(estimate), others)
         if bias is not None:
             lower, upper = widen(table["prediction"], lower, upper, bias, level)
         table["lower"], table["upper"] = lower, upper

@@ -51,12 +51,14 @@ __all__ = [
     "save_model",
 ]
 
-#: Format 4 (this version) allows whole structured models as bootstrap replicates; format 3
-#: added the richer learners' bootstrap refits (``partner_replicates``), format 2 the
-#: structured model's degree neighbour and specification verdict. Format 3 files are a subset
-#: of format 4 and are read; older files are refused with a request to refit.
-FORMAT = "jointeffects.model/4"
-READABLE = ("jointeffects.model/3", FORMAT)
+#: Format 5 (this version) adds the structured sandwich's penalty neighbour (``lighter``);
+#: format 4 allowed whole structured models as bootstrap replicates, format 3 added the
+#: richer learners' bootstrap refits (``partner_replicates``), format 2 the structured
+#: model's degree neighbour and specification verdict. Files of formats 3 and 4 are read (a
+#: sandwich band from them has the degree spread only, as it was computed then); older files
+#: are refused with a request to refit.
+FORMAT = "jointeffects.model/5"
+READABLE = ("jointeffects.model/3", "jointeffects.model/4", FORMAT)
 
 _TOP = ("format", "package_version", "estimator", "diagnostics", "uncertainty", "checksum")
 _DIAGNOSTICS = ("support", "lower", "upper", "reference", "grid", "warnings", "validation")
@@ -189,7 +191,7 @@ def model_from_dict(payload: Any) -> SavedModel:
     top.obj(_TOP)
     est = read_estimator(top["estimator"])
     diagnostics = _read_diagnostics(top["diagnostics"], list(est.actions_))
-    uncertainty = read_uncertainty(top["uncertainty"], est)
+    uncertainty = read_uncertainty(top["uncertainty"], est, legacy=fmt != FORMAT)
     if top["checksum"].string() != _checksum(payload):
         raise DataError(
             "model file checksum does not match its content: the file was modified after "
