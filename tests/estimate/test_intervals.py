@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from jointeffects.errors import DataError
 from jointeffects.estimate import JointEffectEstimator, PolynomialRidgeCV
+from jointeffects.estimate.curves import response_curves
 from jointeffects.estimate.intervals import (
     IntervalWarning,
     bias_aware_critical,
@@ -327,6 +328,25 @@ def test_argument_errors(linear_scm, queries):
             bootstrap_intervals(est, data, queries, n_boot=5, misspecification="yes")
         with pytest.raises(DataError, match=r"needs a StructuredEstimator, got JointEffect"):
             sandwich_intervals(est, data, queries)
+
+
+def test_an_estimator_fitted_on_other_data_is_refused(linear_scm, queries):
+    # Its predictions would be the point estimates of other columns: refuse, name both.
+    data = sample_regimes(linear_scm, 300, 5)
+    names = {a: f"B{j}" for j, a in enumerate(linear_scm.actions)}
+    renamed = {
+        tuple(names[a] for a in regime): frame.rename(columns=names)
+        for regime, frame in data.items()
+    }
+    other = queries.rename(columns=names)
+    fitted = StructuredEstimator(degrees=(1,), random_state=0).fit(data)
+    with pytest.raises(DataError, match=r"fitted on actions \['A0', 'A1'\].*have \['B0', 'B1'\]"):
+        bootstrap_intervals(fitted, renamed, other, n_boot=3)
+    with pytest.raises(DataError, match=r"fitted on actions .* outcome 'Y'.* and 'Z': pass"):
+        sandwich_intervals(fitted, {r: f.rename(columns={"Y": "Z"}) for r, f in data.items()},
+                           queries, outcome="Z")  # fmt: skip
+    with pytest.raises(DataError, match=r"fitted on actions \['A0', 'A1'\]"):
+        response_curves(fitted, renamed, grid=3)
 
 
 @pytest.mark.parametrize(("family", "rows"), [("own", 1000), ("logistic", 1000), ("uniform", 500)])

@@ -30,6 +30,7 @@ from jointeffects.estimate.intervals import (
     add_note,
     bootstrap_partner,
     calibrated_bias,
+    fitted_on,
     interval_table,
     largest_spread,
     linear_rows,
@@ -37,7 +38,6 @@ from jointeffects.estimate.intervals import (
     model_note,
     normal_table,
     paired_draws,
-    refit,
     regime_data,
     sandwich_covariance,
     sandwich_partners,
@@ -115,10 +115,10 @@ def response_curves(
     if intervals not in (None, "bootstrap", "sandwich"):
         raise DataError(f"intervals={intervals!r} is not one of 'auto', 'bootstrap', 'sandwich'")
     fitted = estimator
-    if not hasattr(estimator, "actions_"):
-        if data is None:
-            raise DataError("the estimator is not fitted: pass datasets or fit it first")
-        fitted = refit(estimator, data)
+    if data is not None:
+        fitted = fitted_on(estimator, data)
+    elif not hasattr(estimator, "actions_"):
+        raise DataError("the estimator is not fitted: pass datasets or fit it first")
     if intervals == "sandwich" and data is not None:
         structured_fit(fitted, data)  # refuses other estimators
     actions = tuple(fitted.actions_)

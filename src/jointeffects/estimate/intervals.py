@@ -131,7 +131,7 @@ def bootstrap_intervals(
     points = query_array(X, data.actions)
     queries = [(points, intervened)]
     partner = bootstrap_partner(estimator, misspecification)  # before any bootstrap work
-    fitted = estimator if hasattr(estimator, "actions_") else refit(estimator, data)
+    fitted = fitted_on(estimator, data)
     models = [fitted] if partner is None else [fitted, partner]
     (estimate, draws), *richer = paired_draws(models, data, queries, n_boot, random_state)
     table = interval_table(estimate, draws, level, method)
@@ -302,6 +302,21 @@ def refit(estimator: Any, data: RegimeData) -> Any:
     return clone(estimator).fit(dict(data.regimes), outcome=data.outcome, actions=data.actions)
 
 
+def fitted_on(estimator: Any, data: RegimeData) -> Any:
+    """``estimator`` if it is fitted (then on ``data``'s actions and outcome, else refused),
+    or a clone fitted on ``data``."""
+    if not hasattr(estimator, "actions_"):
+        return refit(estimator, data)
+    fitted = (tuple(estimator.actions_), getattr(estimator, "outcome_", data.outcome))
+    if fitted != (data.actions, data.outcome):
+        raise DataError(
+            f"the estimator was fitted on actions {list(fitted[0])} and outcome '{fitted[1]}', "
+            f"the data have {list(data.actions)} and '{data.outcome}': pass the data it was "
+            "fitted on, or an unfitted estimator"
+        )
+    return estimator
+
+
 Query = tuple[np.ndarray, Sequence[str] | None]
 
 
@@ -354,7 +369,7 @@ def paired_draws(
 
     out = []
     for estimator in estimators:
-        fitted = estimator if hasattr(estimator, "actions_") else refit(estimator, data)
+        fitted = fitted_on(estimator, data)
         estimate = predict(fitted)
         out.append((estimate, np.empty((n_boot, len(estimate)))))
     for b, models in enumerate(refits):
@@ -678,7 +693,7 @@ def structured_fit(estimator: Any, data: RegimeData) -> Any:
             f"the sandwich interval needs a StructuredEstimator, got {type(estimator).__name__}; "
             "use bootstrap_intervals for other estimators"
         )
-    return estimator if hasattr(estimator, "coef_") else refit(estimator, data)
+    return fitted_on(estimator, data)
 
 
 def linear_rows(estimator: Any, X: np.ndarray, intervened: Sequence[str] | None) -> np.ndarray:
