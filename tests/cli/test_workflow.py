@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from html.parser import HTMLParser
 
 import numpy as np
@@ -182,9 +181,10 @@ def test_structured_estimator_stores_bootstrap_or_sandwich_intervals(example, tm
     # --n-boot 0: the fast analytic sandwich instead (conditional on the learned structure).
     result = run("fit", "--outcome", "sales", *data, "--estimator", "structured", "--degree", 2,
                  "--n-boot", 0, "--out", model)  # fmt: skip
-    assert re.search(
-        r"bias term \(fits of degree 3( and of penalty \de-\d+ per row)?\) stored", result.output
-    )
+    # The bias term compares with the fit one degree richer and the one at the next smaller
+    # penalty of the grid (CV chose 1e-7 per row here).
+    assert "bias term (fits of degree 3 and of penalty 1e-08) stored" in result.output
+    assert load_model(model).uncertainty.lighter.alpha_ == pytest.approx(1e-8)
     assert "not checked; pass --validate-with" in result.output
     run("predict", "--model", model, "--at", example / "queries.csv", "--interval", 0.8,
         "--out", out)  # fmt: skip
@@ -225,3 +225,23 @@ def test_simulate_draws_the_requested_regime(example, tmp_path):
     frame = pd.read_csv(out)
     expected = marketing_example().sample(500, ("tv", "email"), rng=3)
     pd.testing.assert_frame_equal(frame, expected, check_exact=False, rtol=1e-12)
+
+
+def test_fit_summary_without_a_smaller_penalty_names_the_degree_partner_only():
+    # A one-value penalty grid has no smaller penalty: the degree spread alone.
+    from jointeffects.cli.fit import _summary
+    from jointeffects.estimate import StructuredEstimator
+    from jointeffects.estimate.diagnostics import support_diagnostics
+    from jointeffects.estimate.intervals import refit, regime_data
+    from jointeffects.estimate.saved_model import fit_uncertainty
+    from jointeffects.simulate import sample_linear_scm
+
+    scm = sample_linear_scm(2, 0, n_calibration=5000)
+    data = regime_data(
+        {r: scm.sample(400, intervened=r, rng=6) for r in [(), *((a,) for a in scm.actions)]}
+    )
+    est = refit(StructuredEstimator(degrees=(1,), alphas=(1e-6,), random_state=0), data)
+    uncertainty = fit_uncertainty(est, data, n_boot=0)
+    assert uncertainty.lighter is None
+    lines = _summary(est, support_diagnostics(data), uncertainty)
+    assert any("sandwich covariance and bias term (fit of degree 2) stored" in x for x in lines)

@@ -99,10 +99,12 @@ def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
         lines.append(line + " stored")
     else:
         lighter = uncertainty.lighter
-        penalty = "" if lighter is None else f" and of penalty {lighter.alpha_:.0e} per row"
+        degree = uncertainty.neighbour.degree_
+        fits = f"fit of degree {degree}"
+        if lighter is not None:
+            fits = f"fits of degree {degree} and of penalty {lighter.alpha_:.0e}"
         lines.append(
-            "intervals: sandwich covariance and bias term (fits of degree "
-            f"{uncertainty.neighbour.degree_}{penalty}) stored; specification test "
+            f"intervals: sandwich covariance and bias term ({fits}) stored; specification test "
             + (f"REJECTS: {uncertainty.misfit}" if uncertainty.misfit else "passes")
         )
     return lines
