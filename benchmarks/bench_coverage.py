@@ -18,7 +18,9 @@ share of joint queries whose interval holds the exact ``scm.joint_effect``:
 - structured/boot: the same estimator, bootstrap percentile (small sizes only: slow)
 - projected/default, prior/default (--others): ``bootstrap_intervals`` defaults for
   AdditiveProjection (with its bias term) and the prior method (true DAG); with
-  --comparison on the prior method's own Gaussian families
+  --comparison on the prior method's own Gaussian families; topline/default,
+  observational/default, pooled/default: the baselines (the topline fitted on a joint
+  experiment of n rows drawn for it; the other two flagged as ignoring confounding)
 
 ``cover`` is over all queries, ``cover_trusted`` over those the ``trusted`` flag keeps
 (``trusted`` = their share), ``width`` the median interval width ÷ sd of the true effect.
@@ -54,6 +56,9 @@ from jointeffects.estimate import (
     AdditiveProjection,
     GaussianNoiseJointEstimator,
     JointEffectEstimator,
+    JointTopline,
+    ObservationalBaseline,
+    PooledBaseline,
 )
 from jointeffects.estimate.intervals import (
     IntervalWarning,
@@ -69,6 +74,15 @@ from jointeffects.simulate import sample_linear_scm, sample_polynomial_scm
 from jointeffects.simulate.comparison import sample_gaussian_additive_scm, sample_interaction_scm
 
 COMPARISON = {"additive": sample_gaussian_additive_scm, "interaction": sample_interaction_scm}
+OTHERS = {
+    "projected": lambda scm: AdditiveProjection(),
+    "prior": lambda scm: GaussianNoiseJointEstimator(
+        dag={a: scm.parents(a) for a in scm.actions}
+    ),
+    "topline": lambda scm: JointTopline(),
+    "observational": lambda scm: ObservationalBaseline(),
+    "pooled": lambda scm: PooledBaseline(),
+}
 
 
 def run_one(args: argparse.Namespace, family: str, n: int, seed: int, s: int) -> list[dict]:
@@ -119,14 +133,13 @@ def run_one(args: argparse.Namespace, family: str, n: int, seed: int, s: int) ->
     if n <= args.boot_max:
         tables.update(paper_tables(args, data, queries, s))
     for name in args.others:
-        est = (
-            AdditiveProjection()
-            if name == "projected"
-            else GaussianNoiseJointEstimator(dag={a: scm.parents(a) for a in scm.actions})
-        )
+        est, train = OTHERS[name](scm), data
+        if name == "topline":  # its own joint-experiment sample of n rows (own stream)
+            joint_rng = np.random.default_rng(np.random.SeedSequence(seed + s, spawn_key=(n, 1)))
+            train = data | {scm.actions: scm.sample(n, intervened=scm.actions, rng=joint_rng)}
         start = time.perf_counter()
         table = bootstrap_intervals(
-            est, data, queries, level=args.level, n_boot=args.n_boot, random_state=s
+            est, train, queries, level=args.level, n_boot=args.n_boot, random_state=s
         )
         tables[f"{name}/default"] = (table, time.perf_counter() - start)
     return [
@@ -228,10 +241,11 @@ def main() -> None:
         "--others",
         nargs="*",
         default=[],
-        choices=["projected", "prior"],
-        help="also bootstrap_intervals' defaults for AdditiveProjection (bias term) and the "
+        choices=sorted(OTHERS),
+        help="also bootstrap_intervals' defaults for AdditiveProjection (bias term), the "
         "prior method (GaussianNoiseJointEstimator with the true DAG; flagged when its "
-        "residual normality test rejects)",
+        "residual normality test rejects) and the baselines (JointTopline on its own joint "
+        "sample of the same size; ObservationalBaseline and PooledBaseline, flagged)",
     )
     parser.add_argument(
         "--comparison",

@@ -10,7 +10,13 @@ from scipy import stats
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from jointeffects.errors import DataError
-from jointeffects.estimate import JointEffectEstimator, PolynomialRidgeCV
+from jointeffects.estimate import (
+    JointEffectEstimator,
+    JointTopline,
+    ObservationalBaseline,
+    PolynomialRidgeCV,
+    PooledBaseline,
+)
 from jointeffects.estimate.curves import response_curves
 from jointeffects.estimate.intervals import (
     IntervalWarning,
@@ -328,6 +334,20 @@ def test_argument_errors(linear_scm, queries):
             bootstrap_intervals(est, data, queries, n_boot=5, misspecification="yes")
         with pytest.raises(DataError, match=r"needs a StructuredEstimator, got JointEffect"):
             sandwich_intervals(est, data, queries)
+
+
+@pytest.mark.parametrize("baseline", [ObservationalBaseline, PooledBaseline])
+def test_baselines_that_ignore_confounding_are_flagged(linear_scm, queries, baseline):
+    data = sample_regimes(linear_scm, 300, 5)
+    with pytest.warns(IntervalWarning, match=f"{baseline.__name__} ignores confounding"):
+        table = bootstrap_intervals(baseline(learner=OLS()), data, queries, n_boot=5)
+    assert not table["trusted"].any()
+    # The topline learns from a joint experiment: its interval is about the joint effect.
+    data[linear_scm.actions] = linear_scm.sample(300, intervened=linear_scm.actions, rng=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IntervalWarning)
+        table = bootstrap_intervals(JointTopline(learner=OLS()), data, queries, n_boot=5)
+    assert table["trusted"].all()
 
 
 def test_an_estimator_fitted_on_other_data_is_refused(linear_scm, queries):

@@ -133,6 +133,22 @@ def test_intervals_survive_the_round_trip(kind, n_boot, method, data, queries, t
     assert set(a.columns) == {"prediction", "lower", "upper", "trusted", "note"}
 
 
+def test_saved_baseline_intervals_are_flagged_as_the_library_flags_them(data, queries):
+    # The note depends on the estimator alone, so a loaded model repeats it.
+    train = _train(data)
+    fitted = _fit(ObservationalBaseline(), data)
+    uncertainty = fit_uncertainty(fitted, train, n_boot=4, rng=1)
+    table = SavedModel(fitted, support_diagnostics(data), uncertainty, "x").predict_table(
+        queries, level=0.9
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IntervalWarning)
+        library = bootstrap_intervals(fitted, train, queries, level=0.9, n_boot=4, random_state=1)
+    assert not table["trusted"].any() and not library["trusted"].any()
+    assert table["note"].str.contains("ObservationalBaseline ignores confounding").all()
+    np.testing.assert_allclose(table[["lower", "upper"]], library[["lower", "upper"]], rtol=1e-9)
+
+
 def test_saved_structured_band_equals_the_library_sandwich(data, queries, tmp_path):
     # The file keeps the bias term (fit one degree richer) and the specification verdict, so
     # a loaded model gives sandwich_intervals' band, not the narrower model-conditional one.

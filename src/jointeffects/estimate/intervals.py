@@ -147,6 +147,7 @@ def bootstrap_intervals(
 def model_note(fitted: Any, data: RegimeData, spec_level: float = SPEC_LEVEL) -> str:
     """Why no bootstrap interval of ``fitted`` can be trusted, or "".
 
+    For the baselines that ignore confounding, :func:`baseline_note`.
     For the parametric prior method (:class:`GaussianNoiseJointEstimator`): under its model
     the residual of every equation a regime observes (each non-intervened action's and the
     outcome's, :meth:`~GaussianNoiseJointEstimator.residuals`) is normal. D'Agostino's
@@ -164,7 +165,7 @@ def model_note(fitted: Any, data: RegimeData, spec_level: float = SPEC_LEVEL) ->
     from jointeffects.estimate.gaussian import GaussianNoiseJointEstimator
 
     if not isinstance(fitted, GaussianNoiseJointEstimator):
-        return ""
+        return baseline_note(fitted)
     pvalues = []
     for regime, (X, y) in data.regimes.items():
         residuals = fitted.residuals(X, y)
@@ -176,6 +177,23 @@ def model_note(fitted: Any, data: RegimeData, spec_level: float = SPEC_LEVEL) ->
     return (
         f"the Gaussian-noise model is rejected by its residuals (normality tests, "
         f"p = {p:.2g}): the interval ignores the model's bias"
+    )
+
+
+def baseline_note(fitted: Any) -> str:
+    """Why no interval of a baseline that ignores confounding can be trusted, or "".
+
+    :class:`ObservationalBaseline` and :class:`PooledBaseline` regress Y on the actions as if
+    the regression were causal; their bootstrap interval is one for that regression, and
+    under confounding it misses the causal effect however much data there is.
+    """
+    from jointeffects.estimate.baselines import ObservationalBaseline, PooledBaseline
+
+    if not isinstance(fitted, ObservationalBaseline | PooledBaseline):
+        return ""
+    return (
+        f"{type(fitted).__name__} ignores confounding: the interval is for its regression, "
+        "not for the causal effect"
     )
 
 

@@ -26,6 +26,7 @@ from jointeffects.estimate.intervals import (
     MIN_TRUSTED_ROWS,
     SPEC_LEVEL,
     add_note,
+    baseline_note,
     bootstrap_partner,
     calibrated_bias,
     check_level,
@@ -261,8 +262,9 @@ class SavedModel:
         :func:`~jointeffects.estimate.intervals.sandwich_intervals` and
         :func:`~jointeffects.estimate.intervals.bootstrap_intervals`. An interval is not
         trusted where a regime had fewer than 200 rows, the query (or ``base``) lies outside
-        the common support of the training regimes, or the structured model failed its
-        specification test at fit; ``note`` says which.
+        the common support of the training regimes, the structured model failed its
+        specification test at fit, or the model is a baseline that ignores confounding
+        (:func:`~jointeffects.estimate.intervals.baseline_note`); ``note`` says which.
         """
         est = self.estimator
         points = query_array(X, est.actions_)
@@ -323,4 +325,4 @@ class SavedModel:
         notes = np.where(outside, "extrapolation (outside the common support)", "").astype(object)
         notes = add_note(notes, tiny_regime_note(est.n_rows_, MIN_TRUSTED_ROWS))
         misfit = self.uncertainty.misfit if self.uncertainty is not None else ""
-        return add_note(notes, misfit)
+        return add_note(add_note(notes, misfit), baseline_note(est))
