@@ -22,9 +22,13 @@ share of joint queries whose interval holds the exact ``scm.joint_effect``:
   observational/default, pooled/default: the baselines (the topline fitted on a joint
   experiment of n rows drawn for it; the other two flagged as ignoring confounding)
 
+With ``--intervened A0 A1`` the target is the mixed effect E[Y | do(a_0, a_1), a_rest]
+instead: queries are drawn from do(A0, A1) and the truth is ``scm.mixed_effect``
+(Monte-Carlo, ``--n-mc`` draws; queries it cannot explain are dropped).
+
 ``cover`` is over all queries, ``cover_trusted`` over those the ``trusted`` flag keeps
 (``trusted`` = their share), ``width`` the median interval width ÷ sd of the true effect.
-Queries are drawn from the joint intervention distribution.
+Joint-effect queries are drawn from the joint intervention distribution.
 
     python benchmarks/bench_coverage.py --scms 10 --sizes 500 2000 10000 100000 \
         --boot-max 10000 --n-boot 100
@@ -76,9 +80,7 @@ from jointeffects.simulate.comparison import sample_gaussian_additive_scm, sampl
 COMPARISON = {"additive": sample_gaussian_additive_scm, "interaction": sample_interaction_scm}
 OTHERS = {
     "projected": lambda scm: AdditiveProjection(),
-    "prior": lambda scm: GaussianNoiseJointEstimator(
-        dag={a: scm.parents(a) for a in scm.actions}
-    ),
+    "prior": lambda scm: GaussianNoiseJointEstimator(dag={a: scm.parents(a) for a in scm.actions}),
     "topline": lambda scm: JointTopline(),
     "observational": lambda scm: ObservationalBaseline(),
     "pooled": lambda scm: PooledBaseline(),
@@ -97,15 +99,23 @@ def run_one(args: argparse.Namespace, family: str, n: int, seed: int, s: int) ->
     queries = scm.sample(args.queries, intervened=scm.actions, rng=rng)[list(scm.actions)]
     truth = scm.joint_effect(queries)
     scale = scm.joint_effect(scm.sample(20_000, intervened=scm.actions, rng=rng)).std()
+    mixed = tuple(args.intervened) if args.intervened else None
+    if mixed:  # mixed-effect queries from do(mixed), Monte-Carlo truth (own stream)
+        mixed_rng = np.random.default_rng(np.random.SeedSequence(seed + s, spawn_key=(n, 2)))
+        queries = scm.sample(args.queries, intervened=mixed, rng=mixed_rng)[list(scm.actions)]
+        truth, _ = scm.mixed_effect(queries, mixed, rng=mixed_rng, n_mc=args.n_mc)
+        queries, truth = queries[np.isfinite(truth)], truth[np.isfinite(truth)]
+        scale = truth.std()
     runs: dict = {}
     if not args.no_structured:
         runs["structured/sandwich"] = lambda: sandwich_intervals(
-            StructuredEstimator(random_state=0), data, queries, level=args.level
+            StructuredEstimator(random_state=0), data, queries, mixed, level=args.level
         )
         runs["structured/conditional"] = lambda: sandwich_intervals(
             StructuredEstimator(random_state=0),
             data,
             queries,
+            mixed,
             level=args.level,
             misspecification=False,
         )
@@ -114,6 +124,7 @@ def run_one(args: argparse.Namespace, family: str, n: int, seed: int, s: int) ->
             StructuredEstimator(random_state=0),
             data,
             queries,
+            mixed,
             level=args.level,
             n_boot=args.n_boot,
             random_state=s,
@@ -131,7 +142,7 @@ def run_one(args: argparse.Namespace, family: str, n: int, seed: int, s: int) ->
             seconds,
         )
     if n <= args.boot_max:
-        tables.update(paper_tables(args, data, queries, s))
+        tables.update(paper_tables(args, data, queries, s, mixed))
     for name in args.others:
         est, train = OTHERS[name](scm), data
         if name == "topline":  # its own joint-experiment sample of n rows (own stream)
@@ -139,7 +150,7 @@ def run_one(args: argparse.Namespace, family: str, n: int, seed: int, s: int) ->
             train = data | {scm.actions: scm.sample(n, intervened=scm.actions, rng=joint_rng)}
         start = time.perf_counter()
         table = bootstrap_intervals(
-            est, train, queries, level=args.level, n_boot=args.n_boot, random_state=s
+            est, train, queries, mixed, level=args.level, n_boot=args.n_boot, random_state=s
         )
         tables[f"{name}/default"] = (table, time.perf_counter() - start)
     return [
@@ -148,7 +159,13 @@ def run_one(args: argparse.Namespace, family: str, n: int, seed: int, s: int) ->
     ]
 
 
-def paper_tables(args: argparse.Namespace, data: dict, queries: pd.DataFrame, s: int) -> dict:
+def paper_tables(
+    args: argparse.Namespace,
+    data: dict,
+    queries: pd.DataFrame,
+    s: int,
+    mixed: tuple[str, ...] | None = None,
+) -> dict:
     """The paper's estimator, per interval method: the plain bootstrap, the library's
     bias-aware one (``+bias``: the spread to learners one degree richer less its bootstrap
     noise, :func:`calibrated_bias`), and for comparison the raw spread with the same
@@ -157,7 +174,9 @@ def paper_tables(args: argparse.Namespace, data: dict, queries: pd.DataFrame, s:
     tables = {}
     for method in dict.fromkeys(name.partition("+")[0] for name in args.paper_methods):
         variants = [name for name in args.paper_methods if name.partition("+")[0] == method]
-        kwargs = dict(level=args.level, n_boot=args.n_boot, method=method, random_state=s)
+        kwargs = dict(
+            intervened=mixed, level=args.level, n_boot=args.n_boot, method=method, random_state=s
+        )
         start = time.perf_counter()
         plain = bootstrap_intervals(
             JointEffectEstimator(), data, queries, misspecification=False, **kwargs
@@ -173,7 +192,7 @@ def paper_tables(args: argparse.Namespace, data: dict, queries: pd.DataFrame, s:
             )
         if any(name.endswith(("+bias-raw", "+bias-quadrature")) for name in variants):
             richer = refit(learner_neighbour(JointEffectEstimator()), regime_data(data))
-            raw = np.abs(plain["estimate"] - richer.predict(queries.to_numpy()))
+            raw = np.abs(plain["estimate"] - richer.predict(queries.to_numpy(), intervened=mixed))
             widened = plain.copy()
             widened["lower"], widened["upper"] = widen(
                 plain["estimate"], plain["lower"], plain["upper"], raw, args.level
@@ -226,6 +245,13 @@ def main() -> None:
     )
     parser.add_argument("--out", help="also write the per-SCM rows to this CSV file")
     parser.add_argument(
+        "--intervened",
+        nargs="+",
+        help="mixed effects instead: these actions intervened, the others observed (queries "
+        "drawn from that regime; truth by scm.mixed_effect, Monte-Carlo); not with topline",
+    )
+    parser.add_argument("--n-mc", type=int, default=100_000, help="draws of the mixed truth")
+    parser.add_argument(
         "--paper-methods",
         nargs="+",
         default=["percentile", "percentile+bias"],
@@ -274,9 +300,10 @@ def main() -> None:
         if args.comparison
         else ("linear" if args.linear else "polynomial")
     )
+    target = f"mixed effect do({', '.join(args.intervened)})" if args.intervened else "joint effect"
     print(
-        f"\nCoverage of nominal {args.level:.0%} intervals of the joint effect, {kind} SCMs, "
-        f"K={args.K}, {args.queries} joint queries per SCM, n_boot={args.n_boot}"
+        f"\nCoverage of nominal {args.level:.0%} intervals of the {target}, {kind} SCMs, "
+        f"K={args.K}, {args.queries} queries per SCM, n_boot={args.n_boot}"
     )
     print(summary.round(3).to_string())
 

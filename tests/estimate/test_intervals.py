@@ -305,6 +305,23 @@ def test_mixed_effect_intervals_use_the_mixed_query(linear_scm, queries):
     assert (table["estimate"] <= table["upper"]).all()
 
 
+def test_structured_mixed_effect_intervals_are_flagged_joint_ones_not(linear_scm, queries):
+    # Its mixed effects evaluate the cubic ψ terms, whose bias neither interval sees.
+    data = sample_regimes(linear_scm, 300, 2)
+    est = StructuredEstimator(degrees=(1,), random_state=0).fit(data)
+    for interval in (
+        lambda r: bootstrap_intervals(est, data, queries, intervened=r, n_boot=5),
+        lambda r: sandwich_intervals(est, data, queries, intervened=r, misspecification=False),
+    ):
+        with pytest.warns(IntervalWarning, match="mixed effect of the structured model"):
+            mixed = interval(["A0"])
+        assert not mixed["trusted"].any()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", IntervalWarning)
+            joint = interval(["A0", "A1"])  # all actions: the joint effect
+        assert joint["trusted"].all()
+
+
 def test_tiny_regimes_and_extrapolation_are_flagged(linear_scm, queries):
     data = sample_regimes(linear_scm, 300, 4)
     far = queries.copy()

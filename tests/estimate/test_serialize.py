@@ -168,6 +168,8 @@ def test_saved_structured_band_equals_the_library_sandwich(data, queries, tmp_pa
     misfit = library["note"].str.startswith("model misspecified").all()
     assert (loaded.uncertainty.misfit != "") == misfit
     assert loaded.uncertainty.neighbour.degree_ == fitted.degree_ + 1
+    mixed = loaded.predict_table(queries, intervened=[fitted.actions_[0]], level=0.9)
+    assert mixed["note"].str.contains("mixed effect of the structured model").all()
     lighter = loaded.uncertainty.lighter
     assert lighter.degree_ == fitted.degree_ and lighter.alpha_ == pytest.approx(fitted.alpha_ / 10)
 

@@ -32,6 +32,7 @@ from jointeffects.estimate.intervals import (
     check_level,
     largest_spread,
     lighter_fit,
+    mixed_effect_note,
     normal_table,
     paired_refits,
     percentile_bounds,
@@ -263,8 +264,10 @@ class SavedModel:
         :func:`~jointeffects.estimate.intervals.bootstrap_intervals`. An interval is not
         trusted where a regime had fewer than 200 rows, the query (or ``base``) lies outside
         the common support of the training regimes, the structured model failed its
-        specification test at fit, or the model is a baseline that ignores confounding
-        (:func:`~jointeffects.estimate.intervals.baseline_note`); ``note`` says which.
+        specification test at fit, the model is a baseline that ignores confounding
+        (:func:`~jointeffects.estimate.intervals.baseline_note`), or the query is a mixed
+        effect of a structured model
+        (:func:`~jointeffects.estimate.intervals.mixed_effect_note`); ``note`` says which.
         """
         est = self.estimator
         points = query_array(X, est.actions_)
@@ -312,7 +315,7 @@ class SavedModel:
         if bias is not None:
             lower, upper = widen(table["prediction"], lower, upper, bias, level)
         table["lower"], table["upper"] = lower, upper
-        notes = self._notes(Q, base is not None)
+        notes = add_note(self._notes(Q, base is not None), mixed_effect_note(est, intervened))
         table["trusted"], table["note"] = notes == "", notes
         return table
 
