@@ -204,8 +204,9 @@ def mixed_effect_note(fitted: Any, intervened: Any) -> str:
     if fitted._intervened_regime(intervened) == tuple(fitted.actions_):
         return ""
     return (
-        "mixed effect of the structured model: its terms for the observed actions are cubic "
-        "approximations whose bias the interval ignores; for mixed effects prefer the paper's "
+        "mixed effect of the structured model: its terms for the observed actions are "
+        "polynomial approximations whose bias the interval ignores; for mixed effects prefer "
+        "the paper's "
         "estimator (JointEffectEstimator, CLI --estimator paper)"
     )
 
