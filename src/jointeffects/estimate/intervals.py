@@ -674,7 +674,15 @@ def largest_spread(estimate: Any, others: Sequence[Any]) -> np.ndarray:
 def richer_fit(fitted: Any, data: RegimeData) -> Any:
     """A partner of the sandwich's bias term: the fitted StructuredEstimator refitted with
     its chosen degree raised by one (alpha by CV)."""
-    return refit(clone(fitted).set_params(degrees=(fitted.degree_ + 1,)), data)
+    return structured_partner(fitted, data, degrees=(fitted.degree_ + 1,))
+
+
+def structured_partner(fitted: Any, data: RegimeData, **params: Any) -> Any:
+    """The fitted StructuredEstimator refitted on ``data`` with ``params`` changed, on the
+    ancestor sets it learned from the same data (passed as its ``dag``, so the structure
+    tests are not run again: they would find the same sets)."""
+    partner = clone(fitted).set_params(dag=dict(fitted.ancestors_), **params)
+    return refit(partner, data)
 
 
 def lighter_fit(fitted: Any, data: RegimeData) -> Any:
@@ -685,8 +693,7 @@ def lighter_fit(fitted: Any, data: RegimeData) -> Any:
     smaller = grid[grid < fitted.alpha_ * (1 - 1e-9)]
     if not len(smaller):
         return None
-    lighter = clone(fitted).set_params(degrees=(fitted.degree_,), alphas=(float(smaller[-1]),))
-    return refit(lighter, data)
+    return structured_partner(fitted, data, degrees=(fitted.degree_,), alphas=(float(smaller[-1]),))
 
 
 def misspecification_note(fitted: Any, data: RegimeData, spec_level: float) -> str:
