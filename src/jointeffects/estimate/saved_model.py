@@ -30,6 +30,7 @@ from jointeffects.estimate.intervals import (
     bootstrap_partner,
     calibrated_bias,
     check_level,
+    join_notes,
     largest_spread,
     lighter_fit,
     mixed_effect_note,
@@ -315,11 +316,11 @@ class SavedModel:
         if bias is not None:
             lower, upper = widen(table["prediction"], lower, upper, bias, level)
         table["lower"], table["upper"] = lower, upper
-        notes = add_note(self._notes(Q, base is not None), mixed_effect_note(est, intervened))
+        notes = self._notes(Q, base is not None, intervened)
         table["trusted"], table["note"] = notes == "", notes
         return table
 
-    def _notes(self, Q: np.ndarray, has_base: bool) -> np.ndarray:
+    def _notes(self, Q: np.ndarray, has_base: bool, intervened: Any) -> np.ndarray:
         """Why each interval is not trustworthy ("" if it is); see :meth:`predict_table`."""
         est = self.estimator
         outside = extrapolation(self.diagnostics, Q, est.actions_)
@@ -328,4 +329,6 @@ class SavedModel:
         notes = np.where(outside, "extrapolation (outside the common support)", "").astype(object)
         notes = add_note(notes, tiny_regime_note(est.n_rows_, MIN_TRUSTED_ROWS))
         misfit = self.uncertainty.misfit if self.uncertainty is not None else ""
-        return add_note(add_note(notes, misfit), baseline_note(est))
+        # The same model-level notes, in the same order, as the library's intervals.
+        model = join_notes(misfit, baseline_note(est), mixed_effect_note(est, intervened))
+        return add_note(notes, model)
