@@ -617,8 +617,8 @@ def sandwich_intervals(
     trusted at 500 rows, 31 % at 10^5). The structured estimator's
     :func:`bootstrap_intervals` (refits relearn everything; no bias term) covered 0.88-0.96
     on the same seeds and needs no flag; use this sandwich when the bootstrap's refits are
-    too slow (K=5, benchmarks/bench_interval_speed.py: at 10^6 rows per regime 519 s for
-    50 refits vs 20 s after the 7.4 s fit; at 10^5, 66 s vs 2.7 s).
+    too slow (K=5, benchmarks/bench_interval_speed.py: at 10^6 rows per regime 540 s for
+    50 refits vs 10.5 s after the 7.2 s fit; at 10^5, 61 s vs 1.8 s).
 
     Parameters
     ----------
