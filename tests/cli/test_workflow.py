@@ -245,3 +245,27 @@ def test_fit_summary_without_a_smaller_penalty_names_the_degree_partner_only():
     assert uncertainty.lighter is None
     lines = _summary(est, support_diagnostics(data), uncertainty)
     assert any("sandwich covariance and bias term (fit of degree 2) stored" in x for x in lines)
+
+
+def test_fit_summary_says_when_mixed_effects_will_be_flagged():
+    from dataclasses import replace
+
+    from jointeffects.cli.fit import _summary
+    from jointeffects.estimate import JointEffectEstimator
+    from jointeffects.estimate.diagnostics import support_diagnostics
+    from jointeffects.estimate.intervals import refit, regime_data
+    from jointeffects.estimate.saved_model import fit_uncertainty
+    from jointeffects.simulate import sample_linear_scm
+
+    scm = sample_linear_scm(2, 0, n_calibration=5000)
+    data = regime_data(
+        {r: scm.sample(400, intervened=r, rng=6) for r in [(), *((a,) for a in scm.actions)]}
+    )
+    est = refit(JointEffectEstimator(), data)
+    uncertainty = fit_uncertainty(est, data, n_boot=2, rng=0)
+    assert uncertainty.mixed_misfit == ""  # linear-Gaussian: the cubic learners are right
+    lines = _summary(est, support_diagnostics(data), uncertainty)
+    assert not any("mixed effects" in x for x in lines)
+    flagged = replace(uncertainty, mixed_misfit="mixed effect: the per-regime regressions' ...")
+    lines = _summary(est, support_diagnostics(data), flagged)
+    assert "intervals of mixed effects will be flagged: mixed effect: the per-regime" in lines[-1]

@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from jointeffects.errors import DataError
 from jointeffects.estimate import (
+    AdditiveProjection,
     JointEffectEstimator,
     JointTopline,
     ObservationalBaseline,
@@ -21,11 +22,13 @@ from jointeffects.estimate.curves import response_curves
 from jointeffects.estimate.intervals import (
     IntervalWarning,
     bias_aware_critical,
+    binned_residual_test,
     bootstrap_intervals,
     lighter_fit,
     percentile_bounds,
     refit,
     regime_data,
+    regression_misfit_note,
     resample_rows,
     sandwich_intervals,
     widen,
@@ -320,6 +323,68 @@ def test_structured_mixed_effect_intervals_are_flagged_joint_ones_not(linear_scm
             warnings.simplefilter("error", IntervalWarning)
             joint = interval(["A0", "A1"])  # all actions: the joint effect
         assert joint["trusted"].all()
+
+
+def test_binned_residual_test_holds_its_level_and_sees_a_kink():
+    # Correct mean, heteroskedastic noise: p-values about uniform; a kink the linear fit misses
+    # is found.
+    rejections = []
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        X = rng.normal(size=(500, 3))
+        noise = rng.normal(size=500) * (0.5 + np.abs(X[:, 0]))
+        rejections.append(binned_residual_test(X, noise)[2] < 0.05)
+    assert 0.02 <= np.mean(rejections) <= 0.09  # 0.05 ± 2.2 binomial sd (0.015)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 3))
+    y = np.abs(X[:, 1]) + rng.normal(size=5000)
+    design = np.column_stack([np.ones(5000), X])
+    residuals = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    stat, dof, p = binned_residual_test(X, residuals)
+    assert dof == 27 and p < 1e-10
+    X[:, 2] = 1.0  # a constant action has no bins
+    assert binned_residual_test(X, residuals)[1] == 18
+
+
+@pytest.fixture(scope="module")
+def uniform_scm_data():
+    # The paper's family with uniform noise: the posterior means E[f_k | a_k] a mixed effect
+    # keeps are not polynomial, and at 10^4 rows the cubic learners' misfit shows.
+    rng = np.random.default_rng(np.random.SeedSequence(2032, spawn_key=(10_000,)))
+    scm = sample_polynomial_scm(5, rng, families=("uniform",), n_calibration=20_000)
+    data = sample_regimes(scm, 10_000, rng)
+    queries = scm.sample(20, intervened=("A0", "A1"), rng=rng)[list(scm.actions)]
+    return data, queries
+
+
+def test_paper_mixed_effects_are_flagged_where_the_regressions_misfit(uniform_scm_data):
+    data, queries = uniform_scm_data
+    est = JointEffectEstimator().fit(data)
+    note = regression_misfit_note(est, regime_data(data))
+    assert note.startswith("mixed effect: the per-regime regressions' residuals")
+    kwargs = dict(n_boot=2, misspecification=False, random_state=0)
+    with pytest.warns(IntervalWarning, match="per-regime regressions"):
+        mixed = bootstrap_intervals(est, data, queries, intervened=["A0", "A1"], **kwargs)
+    assert mixed["note"].str.startswith(note).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IntervalWarning)  # extrapolation may flag some
+        joint = bootstrap_intervals(est, data, queries, **kwargs)
+    assert not joint["note"].str.contains("regressions").any()
+    # The projection answers mixed queries with the paper's estimator: the same note.
+    projection = AdditiveProjection(n_points=2000, random_state=0).fit(data)
+    assert regression_misfit_note(projection, regime_data(data)) == note
+    # Estimators without per-regime regressions get no such note.
+    assert regression_misfit_note(StructuredEstimator(), regime_data(data)) == ""
+
+
+def test_paper_mixed_effects_of_a_right_model_are_not_flagged(linear_scm, queries):
+    # Linear-Gaussian: every regime's regression is linear, so OLS learners are right.
+    for seed in range(3):
+        data = sample_regimes(linear_scm, 2000, seed)
+        est = JointEffectEstimator(learner=OLS()).fit(data)
+        assert regression_misfit_note(est, regime_data(data)) == ""
+        table = bootstrap_intervals(est, data, queries, intervened=["A0"], n_boot=5)
+        assert table["trusted"].all()
 
 
 def test_tiny_regimes_and_extrapolation_are_flagged(linear_scm, queries):

@@ -26,6 +26,7 @@ from jointeffects.estimate.diagnostics import additivity_check, support_diagnost
 from jointeffects.estimate.intervals import (
     IntervalWarning,
     bootstrap_intervals,
+    regression_misfit_note,
     sandwich_intervals,
 )
 from jointeffects.estimate.polystats import monomial_powers
@@ -186,7 +187,7 @@ def test_format_4_sandwich_files_are_read_with_the_degree_spread_only(data, quer
 
     def as_format_4(p):
         p["format"] = "jointeffects.model/4"
-        del p["uncertainty"]["lighter"]
+        del p["uncertainty"]["lighter"], p["uncertainty"]["mixed_misfit"]
 
     old = _tampered(payload, as_format_4)
     old["checksum"] = _checksum(old)
@@ -197,10 +198,42 @@ def test_format_4_sandwich_files_are_read_with_the_degree_spread_only(data, quer
     assert loaded.predict_table(queries, level=0.9).equals(then)
     now = model_from_dict(payload).predict_table(queries, level=0.9)
     assert (now["upper"] - now["lower"] >= then["upper"] - then["lower"] - 1e-12).all()
-    # A format-5 file must hold the key.
+    # A format-6 file must hold the key.
     broken = _tampered(payload, lambda p: p["uncertainty"].pop("lighter"))
     broken["checksum"] = _checksum(broken)
     with pytest.raises(DataError, match=r"uncertainty' lacks \['lighter'\]"):
+        model_from_dict(broken)
+
+
+def test_saved_paper_model_flags_mixed_effects_where_the_regressions_misfit(tmp_path):
+    # Uniform noise at 10^4 rows: the binned residual test rejects. The file keeps its note,
+    # which flags mixed effects (not the joint effect) as the library's bootstrap does.
+    from jointeffects.estimate.serialize import _checksum, model_to_dict
+
+    rng = np.random.default_rng(np.random.SeedSequence(2032, spawn_key=(10_000,)))
+    scm = sample_polynomial_scm(5, rng, families=("uniform",), n_calibration=20_000)
+    train = as_regime_data(regimes(scm, 10_000, rng))
+    Q = scm.sample(10, intervened=("A0", "A1"), rng=rng)[list(scm.actions)].to_numpy()
+    fitted = JointEffectEstimator().fit(dict(train.regimes))
+    uncertainty = fit_uncertainty(fitted, train, n_boot=2, rng=0)
+    note = regression_misfit_note(fitted, train)
+    assert note and uncertainty.mixed_misfit == note
+    payload = model_to_dict(fitted, support_diagnostics(train), uncertainty)
+    loaded = model_from_dict(payload)
+    mixed = loaded.predict_table(Q, intervened=["A0", "A1"], level=0.9)
+    assert mixed["note"].str.contains("per-regime regressions").all()
+    joint = loaded.predict_table(Q, level=0.9)
+    assert not joint["note"].str.contains("per-regime regressions").any()
+    # A format-5 file has no verdict: read as not flagged, as it was then.
+    old = _tampered(payload, lambda p: p.update(format="jointeffects.model/5"))
+    old["uncertainty"].pop("mixed_misfit")
+    old["checksum"] = _checksum(old)
+    then = model_from_dict(old).predict_table(Q, intervened=["A0", "A1"], level=0.9)
+    assert not then["note"].str.contains("per-regime regressions").any()
+    # A format-6 file must hold the key.
+    broken = _tampered(payload, lambda p: p["uncertainty"].pop("mixed_misfit"))
+    broken["checksum"] = _checksum(broken)
+    with pytest.raises(DataError, match=r"uncertainty' lacks \['mixed_misfit'\]"):
         model_from_dict(broken)
 
 
@@ -335,7 +368,7 @@ def test_tampered_files_are_refused_naming_the_field(payload, edit, match):
 def test_format_3_files_are_still_read(payload, queries):
     from jointeffects.estimate.serialize import _checksum
 
-    assert FORMAT == "jointeffects.model/5"
+    assert FORMAT == "jointeffects.model/6"
     old = _tampered(payload, lambda p: p.__setitem__("format", "jointeffects.model/3"))
     old["checksum"] = _checksum(old)
     assert np.array_equal(
@@ -343,7 +376,7 @@ def test_format_3_files_are_still_read(payload, queries):
         model_from_dict(payload).estimator.predict(queries),
     )
     older = _tampered(old, lambda p: p.__setitem__("format", "jointeffects.model/2"))
-    with pytest.raises(DataError, match="model/3' or .*model/5'.*refit the model"):
+    with pytest.raises(DataError, match="model/3' or .*model/6'.*refit the model"):
         model_from_dict(older)
 
 

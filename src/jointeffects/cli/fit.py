@@ -97,6 +97,8 @@ def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
             degree = uncertainty.neighbour.learner.degree
             line += f" and bias term (learners of degree {degree}, refitted on each resample)"
         lines.append(line + " stored")
+        if uncertainty.mixed_misfit:
+            lines.append(f"intervals of mixed effects will be flagged: {uncertainty.mixed_misfit}")
     else:
         lighter = uncertainty.lighter
         degree = uncertainty.neighbour.degree_

@@ -38,6 +38,7 @@ from jointeffects.estimate.intervals import (
     paired_refits,
     percentile_bounds,
     refit,
+    regression_misfit_note,
     richer_fit,
     tiny_regime_note,
     widen,
@@ -54,9 +55,17 @@ _KEYS = (
     "partner_replicates",
     "misfit",
     "lighter",
+    "mixed_misfit",
 )
-#: Files of formats 3 and 4 have no "lighter" (their sandwich band has the degree spread only).
-_LEGACY_KEYS = _KEYS[:-1]
+#: The keys of each readable format: files of formats 3 and 4 have no "lighter" (their
+#: sandwich band has the degree spread only), files of formats 3 to 5 no "mixed_misfit"
+#: (their mixed effects are not flagged for the regressions' misfit, as then).
+KEYS_BY_FORMAT = {
+    "jointeffects.model/3": _KEYS[:-2],
+    "jointeffects.model/4": _KEYS[:-2],
+    "jointeffects.model/5": _KEYS[:-1],
+    "jointeffects.model/6": _KEYS,
+}
 
 
 @dataclass
@@ -84,6 +93,10 @@ class Uncertainty:
         The structured model refitted with the next smaller ridge penalty of its grid (None
         when its penalty is the grid's smallest, or in a file of format 3 or 4); its spread
         is the other half of the sandwich's bias term.
+    mixed_misfit : str
+        The note of :func:`~jointeffects.estimate.intervals.regression_misfit_note` at fit
+        ("" if its test did not reject, or the model has no per-regime regressions): the
+        intervals of mixed effects are then flagged.
     """
 
     method: str
@@ -93,6 +106,7 @@ class Uncertainty:
     partner_replicates: list[Any] | None = None
     misfit: str = ""
     lighter: Any = None
+    mixed_misfit: str = ""
 
 
 def fit_uncertainty(
@@ -125,13 +139,15 @@ def fit_uncertainty(
     partner = bootstrap_partner(estimator)
     models = [estimator] if partner is None else [estimator, partner]
     reps, *partner_reps = map(list, zip(*paired_refits(models, data, n_boot, rng), strict=True))
+    mixed_misfit = regression_misfit_note(estimator, data)
     if partner is None:
-        return Uncertainty("bootstrap", replicates=reps)
+        return Uncertainty("bootstrap", replicates=reps, mixed_misfit=mixed_misfit)
     return Uncertainty(
         "bootstrap",
         replicates=reps,
         neighbour=refit(partner, data),
         partner_replicates=partner_reps[0],
+        mixed_misfit=mixed_misfit,
     )
 
 
@@ -150,6 +166,7 @@ def uncertainty_state(u: Uncertainty | None) -> dict[str, Any] | None:
         else [estimator_state(r)["models"] for r in u.partner_replicates],
         "misfit": u.misfit,
         "lighter": None if u.lighter is None else estimator_state(u.lighter),
+        "mixed_misfit": u.mixed_misfit,
     }
 
 
@@ -160,18 +177,19 @@ def _replicate_state(rep: Any) -> Any:
     return state if isinstance(rep, StructuredEstimator) else state["models"]
 
 
-def read_uncertainty(f: Field, est: Any, legacy: bool = False) -> Uncertainty | None:
-    """Validate the stored uncertainty of the fitted ``est`` (see :func:`uncertainty_state`);
-    ``legacy``: a file of format 3 or 4 (no penalty neighbour)."""
+def read_uncertainty(f: Field, est: Any, fmt: str = "jointeffects.model/6") -> Uncertainty | None:
+    """Validate the stored uncertainty of the fitted ``est`` (see :func:`uncertainty_state`)
+    in a file of format ``fmt`` (older ones lack keys, see :data:`KEYS_BY_FORMAT`)."""
     if f.value is None:
         return None
-    f.obj(_LEGACY_KEYS if legacy else _KEYS)
+    keys = KEYS_BY_FORMAT[fmt]
+    f.obj(keys)
     method = f["method"].string()
     misfit = f["misfit"].string()
     if method == "sandwich" and isinstance(est, StructuredEstimator):
         p = len(est.coef_) + 1
         neighbour = _read_structured(f["neighbour"], est)
-        stored = None if legacy else f["lighter"]
+        stored = f["lighter"] if "lighter" in keys else None
         lighter = None if stored is None or stored.value is None else _read_structured(stored, est)
         return Uncertainty(
             "sandwich",
@@ -184,8 +202,9 @@ def read_uncertainty(f: Field, est: Any, legacy: bool = False) -> Uncertainty | 
         reps = _read_replicates(f["replicates"], est)
         if len(reps) < 2:
             raise f["replicates"].bad("at least 2 bootstrap replicates")
+        mixed_misfit = f["mixed_misfit"].string() if "mixed_misfit" in keys else ""
         if isinstance(est, StructuredEstimator) or f["neighbour"].value is None:
-            return Uncertainty("bootstrap", replicates=reps)
+            return Uncertainty("bootstrap", replicates=reps, mixed_misfit=mixed_misfit)
         neighbour = read_estimator(f["neighbour"])
         if type(neighbour) is not type(est) or neighbour.actions_ != est.actions_:
             raise f["neighbour"].bad(f"a {type(est).__name__} on the actions {list(est.actions_)}")
@@ -195,7 +214,11 @@ def read_uncertainty(f: Field, est: Any, legacy: bool = False) -> Uncertainty | 
                 f"{len(reps)} replicates, one per bootstrap replicate"
             )
         return Uncertainty(
-            "bootstrap", replicates=reps, neighbour=neighbour, partner_replicates=partners
+            "bootstrap",
+            replicates=reps,
+            neighbour=neighbour,
+            partner_replicates=partners,
+            mixed_misfit=mixed_misfit,
         )
     raise f["method"].bad(f"the method of a {type(est).__name__} ('bootstrap' or 'sandwich')")
 
@@ -328,7 +351,9 @@ class SavedModel:
             outside = outside[1:] | outside[0]
         notes = np.where(outside, "extrapolation (outside the common support)", "").astype(object)
         notes = add_note(notes, tiny_regime_note(est.n_rows_, MIN_TRUSTED_ROWS))
-        misfit = self.uncertainty.misfit if self.uncertainty is not None else ""
+        u = self.uncertainty
+        misfit, regression = ("", "") if u is None else (u.misfit, u.mixed_misfit)
         # The same model-level notes, in the same order, as the library's intervals.
-        model = join_notes(misfit, baseline_note(est), mixed_effect_note(est, intervened))
+        mixed = mixed_effect_note(est, intervened, regression)
+        model = join_notes(misfit, baseline_note(est), mixed)
         return add_note(notes, model)

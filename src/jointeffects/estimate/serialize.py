@@ -30,6 +30,7 @@ from jointeffects.estimate.diagnostics import SUPPORT_COLUMNS, VALIDATION_COLUMN
 from jointeffects.estimate.estimator_state import KINDS, estimator_state, read_estimator
 from jointeffects.estimate.jsonfield import Field
 from jointeffects.estimate.saved_model import (
+    KEYS_BY_FORMAT,
     SavedModel,
     Uncertainty,
     fit_uncertainty,
@@ -51,14 +52,16 @@ __all__ = [
     "save_model",
 ]
 
-#: Format 5 (this version) adds the structured sandwich's penalty neighbour (``lighter``);
-#: format 4 allowed whole structured models as bootstrap replicates, format 3 added the
-#: richer learners' bootstrap refits (``partner_replicates``), format 2 the structured
-#: model's degree neighbour and specification verdict. Files of formats 3 and 4 are read (a
-#: sandwich band from them has the degree spread only, as it was computed then); older files
-#: are refused with a request to refit.
-FORMAT = "jointeffects.model/5"
-READABLE = ("jointeffects.model/3", "jointeffects.model/4", FORMAT)
+#: Format 6 (this version) adds the verdict of the regressions' binned residual test, which
+#: flags mixed effects (``mixed_misfit``); format 5 the structured sandwich's penalty
+#: neighbour (``lighter``); format 4 allowed whole structured models as bootstrap replicates,
+#: format 3 added the richer learners' bootstrap refits (``partner_replicates``), format 2 the
+#: structured model's degree neighbour and specification verdict. Files of formats 3 to 5
+#: are read (with what was computed then: a sandwich band from formats 3 and 4 has the degree
+#: spread only, mixed effects from formats 3 to 5 carry no misfit flag); older files are
+#: refused with a request to refit.
+FORMAT = "jointeffects.model/6"
+READABLE = tuple(KEYS_BY_FORMAT)
 
 _TOP = ("format", "package_version", "estimator", "diagnostics", "uncertainty", "checksum")
 _DIAGNOSTICS = ("support", "lower", "upper", "reference", "grid", "warnings", "validation")
@@ -191,7 +194,7 @@ def model_from_dict(payload: Any) -> SavedModel:
     top.obj(_TOP)
     est = read_estimator(top["estimator"])
     diagnostics = _read_diagnostics(top["diagnostics"], list(est.actions_))
-    uncertainty = read_uncertainty(top["uncertainty"], est, legacy=fmt != FORMAT)
+    uncertainty = read_uncertainty(top["uncertainty"], est, fmt)
     if top["checksum"].string() != _checksum(payload):
         raise DataError(
             "model file checksum does not match its content: the file was modified after "
