@@ -12,7 +12,8 @@ Intervals are flagged as not trustworthy (column ``trusted`` False, plus an
 than ``min_rows`` rows, or a query outside the range of the training data of some regime
 (the learners then extrapolate and the spread of refits says nothing about the bias); the
 sandwich intervals also when a residual specification test finds the structured model wrong
-(its bias then does not shrink with n while the band does).
+(its bias then does not shrink with n while the band does), and mixed effects whose learners'
+misfit they keep (:func:`mixed_effect_note`).
 """
 
 from __future__ import annotations
@@ -124,8 +125,9 @@ def bootstrap_intervals(
     -------
     DataFrame with one row per query and columns ``estimate``, ``lower``, ``upper``,
     ``se`` (bootstrap standard deviation), ``trusted`` (bool) and ``note`` (why not: a tiny
-    regime, extrapolation, or for the prior method a rejected Gaussian model, see
-    :func:`model_note`); with ``misspecification`` also ``bias``.
+    regime, extrapolation, for the prior method a rejected Gaussian model or for a baseline
+    ignored confounding, see :func:`model_note`, or a mixed effect whose learners' misfit
+    shows, see :func:`mixed_effect_note`); with ``misspecification`` also ``bias``.
     """
     data = regime_data(datasets, outcome)
     points = query_array(X, data.actions)
@@ -173,13 +175,22 @@ def model_note(fitted: Any, data: RegimeData, spec_level: float = SPEC_LEVEL) ->
         residuals = fitted.residuals(X, y)
         observed = [a not in regime for a in (*data.actions, data.outcome)]
         pvalues.extend(stats.normaltest(residuals[:, observed]).pvalue)
-    p = min(1.0, len(pvalues) * min(pvalues))
-    if p >= spec_level:
+    p = bonferroni_rejection(pvalues, spec_level)
+    if p is None:
         return ""
     return (
         f"the Gaussian-noise model is rejected by its residuals (normality tests, "
         f"p = {p:.2g}): the interval ignores the model's bias"
     )
+
+
+def bonferroni_rejection(pvalues: Sequence[float], level: float) -> float | None:
+    """The Bonferroni p-value of several tests, min(1, m·min p), if it is below ``level``;
+    None if it is not (or there are no tests)."""
+    if not len(pvalues):
+        return None
+    p = min(1.0, len(pvalues) * min(pvalues))
+    return p if p < level else None
 
 
 def is_mixed(fitted: Any, intervened: Any) -> bool:
@@ -246,10 +257,8 @@ def regression_misfit_note(
         for regime, (X, y) in data.regimes.items()
         if regime in regressions
     ]
-    if not pvalues:
-        return ""
-    p = min(1.0, len(pvalues) * min(pvalues))
-    if p >= spec_level:
+    p = bonferroni_rejection(pvalues, spec_level)
+    if p is None:
         return ""
     return (
         f"mixed effect: the per-regime regressions' residuals vary across the actions' "
