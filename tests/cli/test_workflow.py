@@ -266,6 +266,6 @@ def test_fit_summary_says_when_mixed_effects_will_be_flagged():
     assert uncertainty.mixed_misfit == ""  # linear-Gaussian: the cubic learners are right
     lines = _summary(est, support_diagnostics(data), uncertainty)
     assert not any("mixed effects" in x for x in lines)
-    flagged = replace(uncertainty, mixed_misfit="mixed effect: the per-regime regressions' ...")
+    flagged = replace(uncertainty, mixed_misfit="the per-regime regressions' ...")
     lines = _summary(est, support_diagnostics(data), flagged)
-    assert "intervals of mixed effects will be flagged: mixed effect: the per-regime" in lines[-1]
+    assert "intervals of mixed effects will be flagged: the per-regime" in lines[-1]

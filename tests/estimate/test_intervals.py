@@ -361,7 +361,7 @@ def test_paper_mixed_effects_are_flagged_where_the_regressions_misfit(uniform_sc
     data, queries = uniform_scm_data
     est = JointEffectEstimator().fit(data)
     note = regression_misfit_note(est, regime_data(data))
-    assert note.startswith("mixed effect: the per-regime regressions' residuals")
+    assert note.startswith("the per-regime regressions' residuals")
     kwargs = dict(n_boot=2, misspecification=False, random_state=0)
     with pytest.warns(IntervalWarning, match="per-regime regressions"):
         mixed = bootstrap_intervals(est, data, queries, intervened=["A0", "A1"], **kwargs)

@@ -265,7 +265,7 @@ def regression_misfit_note(
     if p is None:
         return ""
     return (
-        f"mixed effect: the per-regime regressions' residuals vary across the actions' "
+        f"the per-regime regressions' residuals vary across the actions' "
         f"quantile bins (test p = {p:.2g}); a mixed effect keeps their misfit, which the "
         "interval ignores (the joint effect does not)"
     )
