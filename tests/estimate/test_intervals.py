@@ -424,12 +424,17 @@ def test_baselines_that_ignore_confounding_are_flagged(linear_scm, queries, base
     with pytest.warns(IntervalWarning, match=f"{baseline.__name__} ignores confounding"):
         table = bootstrap_intervals(baseline(learner=OLS()), data, queries, n_boot=5)
     assert not table["trusted"].any()
-    # The topline learns from a joint experiment: its interval is about the joint effect.
+    # The topline learns from a joint experiment: its interval is about the joint effect,
+    # and regimes it does not read (here a tiny observational one) do not flag it.
     data[linear_scm.actions] = linear_scm.sample(300, intervened=linear_scm.actions, rng=5)
+    data[()] = data[()].iloc[:50]
     with warnings.catch_warnings():
         warnings.simplefilter("error", IntervalWarning)
         table = bootstrap_intervals(JointTopline(learner=OLS()), data, queries, n_boot=5)
     assert table["trusted"].all()
+    del data[linear_scm.actions]  # the paper's estimator reads the other regimes
+    with pytest.warns(IntervalWarning, match=r"tiny regime \(obs=50 rows"):
+        bootstrap_intervals(JointEffectEstimator(learner=OLS()), data, queries, n_boot=5)
 
 
 def test_an_estimator_fitted_on_other_data_is_refused(linear_scm, queries):

@@ -145,7 +145,23 @@ def bootstrap_intervals(
         )
     regression = regression_misfit_note(fitted, data) if is_mixed(fitted, intervened) else ""
     note = join_notes(model_note(fitted, data), mixed_effect_note(fitted, intervened, regression))
-    return flag_untrusted(table, data, points, min_rows, extra_note=note)
+    return flag_untrusted(table, learned_from(fitted, data), points, min_rows, extra_note=note)
+
+
+def learned_from(fitted: Any, data: RegimeData) -> RegimeData:
+    """``data`` restricted to the regimes ``fitted`` learns from, whose sizes and ranges are
+    what the tiny-regime and extrapolation flags check: a :class:`JointTopline` reads only the
+    joint experiment, an :class:`ObservationalBaseline` only the observational data, the
+    other estimators every regime."""
+    from jointeffects.estimate.baselines import JointTopline, ObservationalBaseline
+
+    if isinstance(fitted, JointTopline):
+        read: Any = data.actions
+    elif isinstance(fitted, ObservationalBaseline):
+        read = ()
+    else:
+        return data
+    return RegimeData(data.actions, data.outcome, {read: data.regimes[read]})
 
 
 def model_note(fitted: Any, data: RegimeData, spec_level: float = SPEC_LEVEL) -> str:
