@@ -56,21 +56,43 @@ def _gaussian_truth(spec, a, intervened):
 
 @pytest.mark.parametrize("intervened", [(), (0,), (1,), (0, 2), (1, 2)])
 def test_mixed_effect_matches_gaussian_conditioning(intervened):
-    """Measured max |error| / se <= 3.5 over seeds 0..5 (12 rows each); margin 4.5."""
+    """Importance sampling: measured max |error| / se <= 3.5 over seeds 0..5 (12 rows each);
+    margin 4.5. The closed form of a linear-Gaussian block ("auto") is exact."""
     spec = linear_spec()
     scm = load_scm(spec)
     a = scm.sample(12, intervened=intervened, rng=1)[list(scm.actions)].to_numpy()
-    est, se = scm.mixed_effect(a, intervened, rng=2, n_mc=50_000)
     truth = _gaussian_truth(spec, a, intervened)
+    est, se = scm.mixed_effect(a, intervened, rng=2, n_mc=50_000, method="importance")
     assert np.all(np.abs(est - truth) < 4.5 * se)
     assert se.max() < 0.02
+    exact, zero = scm.mixed_effect(a, intervened)
+    np.testing.assert_allclose(exact, truth, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(zero, np.zeros(len(a)))
+
+
+def test_closed_form_only_where_the_block_is_linear_gaussian():
+    # Uniform confounders or noise: importance sampling (a positive standard error).
+    for kwargs in ({"w_dist": "uniform"}, {"v_dist": "uniform"}):
+        scm = load_scm(linear_spec(**kwargs))
+        a = scm.sample(5, intervened=(0,), rng=1)[list(scm.actions)].to_numpy()
+        _, se = scm.mixed_effect(a, (0,), rng=2, n_mc=2_000)
+        assert (se > 0).all()
+    # A confounder squared in the outcome is not linear in the confounders either.
+    spec = linear_spec()
+    spec["outcome_terms"][0]["terms"].append({"coef": 0.5, "powers": {"C0": 2}})
+    scm = load_scm(spec)
+    a = scm.sample(5, rng=1)[list(scm.actions)].to_numpy()
+    _, se = scm.mixed_effect(a, (), rng=2, n_mc=2_000)
+    assert (se > 0).all()
+    with pytest.raises(ValueError, match="method='exact' must be 'auto' or 'importance'"):
+        scm.mixed_effect(a, (), method="exact")
 
 
 def test_observational_and_interventional_answers_differ():
     """Sanity of the check above: confounding moves E[Y | a] far from E[Y | do(a)]."""
     scm = load_scm(linear_spec())
     a = scm.sample(12, rng=1)[list(scm.actions)].to_numpy()
-    est, se = scm.mixed_effect(a, (), rng=2, n_mc=50_000)
+    est, se = scm.mixed_effect(a, (), rng=2, n_mc=50_000, method="importance")
     assert np.max(np.abs(est - scm.joint_effect(a))) > 50 * se.max()
 
 
@@ -133,7 +155,8 @@ def test_impossible_observations_give_nan():
 def test_reproducible_with_a_seed():
     scm = load_scm(linear_spec())
     a = np.zeros((3, 3))
-    first = scm.mixed_effect(a, (1,), rng=3, n_mc=1_000)
-    np.testing.assert_array_equal(first[0], scm.mixed_effect(a, (1,), rng=3, n_mc=1_000)[0])
+    first = scm.mixed_effect(a, (1,), rng=3, n_mc=1_000, method="importance")
+    again = scm.mixed_effect(a, (1,), rng=3, n_mc=1_000, method="importance")
+    np.testing.assert_array_equal(first[0], again[0])
     with pytest.raises(ValueError, match="n_mc=0 must be a positive number of draws"):
         scm.mixed_effect(a, (1,), n_mc=0)

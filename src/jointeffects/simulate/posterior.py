@@ -12,7 +12,17 @@ in closed form when the mechanism is affine in its noise, A_k = h(a_<k, c) + s(a
 p(a_k | ·) = p_V((a_k − h)/s) / |s|.
 
 The estimate is the self-normalised importance-sampling mean; its standard error is the
-usual delta-method one. Both are approximate (the estimator is biased at O(1/n_mc)).
+usual delta-method one. Both are approximate (the estimator is biased at O(1/n_mc)), and where
+the observed actions pin the confounders down to a corner of their prior few draws carry the
+weight: on a block of five actions sharing Gaussian confounders (``sample_interaction_scm``,
+noise std 0.1 against 0.5) the root mean square error at 200 queries was 0.0062 with 10^5
+draws and 0.0024 with 10^6, about three times the reported standard error, dominated by
+such queries. A block that is *linear-Gaussian in its confounders* is therefore computed in
+closed form (standard error 0): every C_j Gaussian, every observed action's mechanism
+h + s·V with Gaussian V, s free of the confounders and h of total degree at most 1 in them,
+and the outcome term f_B of total degree at most 1 in them. Then, given the actions, the
+residuals a_k − h(a, 0) − s·E[V] are L·C + noise with L and the noise's covariance known,
+E[C | ·] is the Gaussian regression formula, and E[f_B] = f_B(a, E[C | ·]).
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ def mixed_effect(
     intervened: NDArray[np.bool_],
     rng: int | np.random.Generator | None = None,
     n_mc: int = 20_000,
+    method: str = "auto",
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Estimate E[Y | do(a_int), a_obs] for every query row, with a standard error.
 
@@ -54,6 +65,10 @@ def mixed_effect(
         Randomness for the confounder draws.
     n_mc : int, default 20_000
         Prior draws of each block's confounders (shared by all query rows).
+    method : {"auto", "importance"}, default "auto"
+        "auto": blocks linear-Gaussian in their confounders in closed form (exact, standard
+        error 0), the others by importance sampling; "importance": every block by importance
+        sampling.
 
     Returns
     -------
@@ -68,6 +83,8 @@ def mixed_effect(
     """
     if n_mc < 1:
         raise ValueError(f"n_mc={n_mc!r} must be a positive number of draws")
+    if method not in ("auto", "importance"):
+        raise ValueError(f"method={method!r} must be 'auto' or 'importance'")
     values = scm._action_values(a)
     n = len(values["A0"])
     gen = np.random.default_rng(rng)
@@ -79,6 +96,10 @@ def mixed_effect(
             est += np.broadcast_to(scm._f_mean[b](values), (n,))
             continue
         likelihoods = [(k, *_affine_in_noise(scm, k)) for k in observed]
+        exact = _gaussian_block(scm, b, likelihoods, values) if method == "auto" else None
+        if exact is not None:
+            est += exact
+            continue
         draws = {f"C{j}": scm._noise_w[j].sample(gen, n_mc)[None, :] for j in block}
         step = max(1, _MAX_CELLS // n_mc)
         for lo in range(0, n, step):
@@ -93,6 +114,65 @@ def mixed_effect(
             est[rows] += mean
             var[rows] += se2
     return est, np.sqrt(var)
+
+
+def _gaussian_block(
+    scm: AdditiveSCM,
+    b: int,
+    likelihoods: list[tuple[int, Polynomial, Polynomial, Noise]],
+    values: dict[str, NDArray[np.float64]],
+) -> NDArray[np.float64] | None:
+    """E[f_B(a, C_B) | do(a_int), a_obs] in closed form, or None if block ``b`` is not
+    linear-Gaussian in its confounders (see the module docstring)."""
+    block = scm._block_idx[b]
+    names = [f"C{j}" for j in block]
+    laws = [scm._noise_w[j] for j in block]
+    f = scm._f[b]
+    if any(w.dist != "gaussian" for w in laws) or _confounder_degree(f, names) > 1:
+        return None
+    for _, h, s, noise in likelihoods:
+        if noise.dist != "gaussian" or _confounder_degree(s, names) > 0:
+            return None
+        if _confounder_degree(h, names) > 1:
+            return None
+    n = len(next(iter(values.values())))
+    at_zero = values | {c: np.zeros(n) for c in names}
+    unit = [values | {c: np.full(n, float(c == d)) for c in names} for d in names]
+
+    def linear(poly: Polynomial) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """poly = offset + slopes @ C at each query row (poly of degree <= 1 in C)."""
+        offset = np.broadcast_to(poly(at_zero), (n,))
+        slopes = np.stack([np.broadcast_to(poly(u), (n,)) - offset for u in unit], axis=-1)
+        return offset, slopes
+
+    mean_c = np.array([w.mean for w in laws])
+    var_c = np.array([w.std**2 for w in laws])
+    rows, loads, noise_var = [], [], []
+    for k, h, s, noise in likelihoods:
+        offset, slopes = linear(h)
+        scale = np.broadcast_to(s(at_zero), (n,))  # free of the confounders
+        rows.append(values[f"A{k}"] - offset - scale * noise.mean)
+        loads.append(slopes)
+        noise_var.append(scale**2 * noise.std**2)
+    y, L = np.stack(rows, axis=-1), np.stack(loads, axis=1)  # (n, m), (n, m, d)
+    cov = np.einsum("nij,j,nkj->nik", L, var_c, L)  # Cov(y | a) = L Var(C) Lᵀ + noise
+    diagonal = np.arange(len(rows))
+    cov[:, diagonal, diagonal] += np.stack(noise_var, axis=-1)
+    try:
+        gain = np.linalg.solve(cov, (y - L @ mean_c)[..., None])[..., 0]  # (n, m)
+    except np.linalg.LinAlgError:
+        return None
+    posterior = mean_c + var_c * np.einsum("nij,ni->nj", L, gain)
+    f_offset, f_slopes = linear(f)
+    return f_offset + np.einsum("nj,nj->n", f_slopes, posterior)
+
+
+def _confounder_degree(poly: Polynomial, names: list[str]) -> int:
+    """The largest total power of the variables ``names`` in a term of ``poly``."""
+    cols = [i for i, v in enumerate(poly.variables) if v in names]
+    if not cols or not len(poly.coefs):
+        return 0
+    return int(poly.exponents[:, cols].sum(axis=1).max())
 
 
 def _affine_in_noise(scm: AdditiveSCM, k: int) -> tuple[Polynomial, Polynomial, Noise]:

@@ -252,12 +252,14 @@ class AdditiveSCM:
         intervened: Intervened,
         rng: int | np.random.Generator | None = None,
         n_mc: int = 20_000,
+        method: str = "auto",
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Monte-Carlo E[Y | do(a_int), a_obs] with its standard error (approximate).
+        """E[Y | do(a_int), a_obs] with its standard error (Monte-Carlo where not exact).
 
-        Self-normalised importance sampling over ``n_mc`` prior draws of the confounders,
-        weighting each draw by the density of the observed actions given their parents and
-        confounders; exact for blocks without observed actions. See
+        Exact for blocks without observed actions and (``method="auto"``) for blocks
+        linear-Gaussian in their confounders; the others by self-normalised importance
+        sampling over ``n_mc`` prior draws of the confounders, weighting each draw by the
+        density of the observed actions given their parents and confounders. See
         :func:`jointeffects.simulate.posterior.mixed_effect`.
 
         Returns
@@ -266,7 +268,7 @@ class AdditiveSCM:
         """
         from jointeffects.simulate.posterior import mixed_effect
 
-        return mixed_effect(self, a, self._mask(intervened), rng=rng, n_mc=n_mc)
+        return mixed_effect(self, a, self._mask(intervened), rng=rng, n_mc=n_mc, method=method)
 
     # ------------------------------------------------------------------ spec
     def to_dict(self) -> dict[str, Any]:
