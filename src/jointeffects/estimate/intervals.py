@@ -10,10 +10,11 @@ bias term (the spreads to the fits one degree richer and one penalty step lighte
 Intervals are flagged as not trustworthy (column ``trusted`` False, plus an
 :class:`IntervalWarning`) where the resampling argument breaks down: a regime with fewer
 than ``min_rows`` rows, or a query outside the range of the training data of some regime
-(the learners then extrapolate and the spread of refits says nothing about the bias); the
-sandwich intervals also when a residual specification test finds the structured model wrong
-(its bias then does not shrink with n while the band does), and mixed effects whose learners'
-misfit they keep (:func:`mixed_effect_note`).
+(of those the estimator learns from, :func:`learned_from`; the learners then extrapolate and
+the spread of refits says nothing about the bias); the sandwich intervals also when a residual
+specification test finds the structured model wrong (its bias then does not shrink with n
+while the band does), and mixed effects whose learners' misfit they keep
+(:func:`mixed_effect_note`).
 """
 
 from __future__ import annotations
