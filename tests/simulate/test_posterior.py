@@ -70,19 +70,19 @@ def test_mixed_effect_matches_gaussian_conditioning(intervened):
     np.testing.assert_array_equal(zero, np.zeros(len(a)))
 
 
-def test_closed_form_only_where_the_block_is_linear_gaussian():
-    # Uniform confounders or noise: importance sampling (a positive standard error).
-    for kwargs in ({"w_dist": "uniform"}, {"v_dist": "uniform"}):
-        scm = load_scm(linear_spec(**kwargs))
-        a = scm.sample(5, intervened=(0,), rng=1)[list(scm.actions)].to_numpy()
-        _, se = scm.mixed_effect(a, (0,), rng=2, n_mc=2_000)
-        assert (se > 0).all()
-    # A confounder squared in the outcome is not linear in the confounders either.
-    spec = linear_spec()
-    spec["outcome_terms"][0]["terms"].append({"coef": 0.5, "powers": {"C0": 2}})
-    scm = load_scm(spec)
-    a = scm.sample(5, rng=1)[list(scm.actions)].to_numpy()
-    _, se = scm.mixed_effect(a, (), rng=2, n_mc=2_000)
+def test_each_block_gets_its_most_exact_method():
+    # A block with one non-Gaussian confounder: quadrature (se 0), within 4.5 se of importance
+    # sampling (measured max 1.2-2.4 over seeds 0..5).
+    scm = load_scm(linear_spec(w_dist="uniform", v_dist="uniform", std_v=0.3))
+    a = scm.sample(12, intervened=(0,), rng=0)[list(scm.actions)].to_numpy()
+    quadrature, zero = scm.mixed_effect(a, (0,))
+    np.testing.assert_array_equal(zero, np.zeros(len(a)))
+    sampled, se = scm.mixed_effect(a, (0,), rng=10, n_mc=200_000, method="importance")
+    assert np.all(np.abs(quadrature - sampled) < 4.5 * se)
+    # Two actions sharing a confounder in a non-linear block: importance sampling.
+    scm = load_scm(block_spec())
+    a = scm.sample(5, intervened=("r",), rng=1)[list(scm.actions)].to_numpy()
+    _, se = scm.mixed_effect(a, ("r",), rng=2, n_mc=2_000)
     assert (se > 0).all()
     with pytest.raises(ValueError, match="method='exact' must be 'auto' or 'importance'"):
         scm.mixed_effect(a, (), method="exact")

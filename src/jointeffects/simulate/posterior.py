@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 # Cap on query-rows × draws evaluated at once (each cell is a few float64 temporaries).
 _MAX_CELLS = 1_000_000
+# Midpoints of the quadrature over a single confounder's support.
+_QUADRATURE_NODES = 100_000
 
 
 def mixed_effect(
@@ -98,9 +100,14 @@ def mixed_effect(
             est += np.broadcast_to(scm._f_mean[b](values), (n,))
             continue
         likelihoods = [(k, *_affine_in_noise(scm, k)) for k in observed]
-        exact = _gaussian_block(scm, b, likelihoods, values) if method == "auto" else None
+        exact = None
+        if method == "auto":
+            exact = _gaussian_block(scm, b, likelihoods, values)
+            if exact is None:
+                exact = _quadrature_block(scm, b, likelihoods, values)
         if exact is not None:
             est += exact
+            var[np.isnan(exact)] = np.nan  # no confounder value explains the observation
             continue
         draws = {f"C{j}": scm._noise_w[j].sample(gen, n_mc)[None, :] for j in block}
         step = max(1, _MAX_CELLS // n_mc)
@@ -167,6 +174,38 @@ def _gaussian_block(
     posterior = mean_c + var_c * np.einsum("nij,ni->nj", L, gain)
     f_offset, f_slopes = linear(f)
     return f_offset + np.einsum("nj,nj->n", f_slopes, posterior)
+
+
+def _quadrature_block(
+    scm: AdditiveSCM,
+    b: int,
+    likelihoods: list[tuple[int, Polynomial, Polynomial, Noise]],
+    values: dict[str, NDArray[np.float64]],
+) -> NDArray[np.float64] | None:
+    """E[f_B(a, C) | do(a_int), a_obs] by quadrature when block ``b`` has one confounder C
+    (else None): the posterior p(c) Π_k p(a_k | ·, c) on a grid of ``_QUADRATURE_NODES``
+    midpoints over C's support (a uniform's, else its mean ± 12 standard deviations)."""
+    block = scm._block_idx[b]
+    if len(block) != 1 or scm._noise_w[block[0]].std == 0:
+        return None
+    j = block[0]
+    law = scm._noise_w[j]
+    half = law.scale if law.dist == "uniform" else 12.0 * law.std
+    edges = np.linspace(law.mean - half, law.mean + half, _QUADRATURE_NODES + 1)
+    grid = ((edges[:-1] + edges[1:]) / 2)[None, :]
+    n = len(next(iter(values.values())))
+    out = np.empty(n)
+    step = max(1, _MAX_CELLS // _QUADRATURE_NODES)
+    for lo in range(0, n, step):
+        rows = slice(lo, lo + step)
+        cell = {key: col[rows, None] for key, col in values.items()} | {f"C{j}": grid}
+        logp = law.logpdf(grid) + sum(
+            (_log_density(cell[f"A{k}"], h, s, noise, cell) for k, h, s, noise in likelihoods),
+            np.zeros((len(cell["A0"]), _QUADRATURE_NODES)),
+        )
+        f = np.broadcast_to(scm._f[b](cell), logp.shape)
+        out[rows], _ = _self_normalised(logp, f)
+    return out
 
 
 def _confounder_degree(poly: Polynomial, names: list[str]) -> int:
