@@ -257,9 +257,10 @@ class AdditiveSCM:
         """E[Y | do(a_int), a_obs] with its standard error (Monte-Carlo where not exact).
 
         Exact for blocks without observed actions and (``method="auto"``) for blocks
-        linear-Gaussian in their confounders; the others by self-normalised importance
-        sampling over ``n_mc`` prior draws of the confounders, weighting each draw by the
-        density of the observed actions given their parents and confounders. See
+        linear-Gaussian in their confounders, by quadrature for other blocks with one
+        confounder; the others by self-normalised importance sampling over ``n_mc`` prior
+        draws of the confounders, weighting each draw by the density of the observed actions
+        given their parents and confounders. See
         :func:`jointeffects.simulate.posterior.mixed_effect`.
 
         Returns
