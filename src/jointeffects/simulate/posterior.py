@@ -35,7 +35,7 @@ Importance sampling remains for blocks of several confounders that are not linea
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -120,12 +120,7 @@ def mixed_effect(
         for lo in range(0, n, step):
             rows = slice(lo, lo + step)
             cell = {key: col[rows, None] for key, col in values.items()} | draws
-            logw = sum(
-                (_log_density(cell[f"A{k}"], h, s, noise, cell) for k, h, s, noise in likelihoods),
-                np.zeros((len(cell["A0"]), n_mc)),
-            )
-            f = np.broadcast_to(scm._f[b](cell), logw.shape)
-            mean, se2 = _self_normalised(logw, f)
+            mean, se2 = _weighted_mean(scm._f[b], cell, likelihoods, n_mc)
             est[rows] += mean
             var[rows] += se2
     return est, np.sqrt(var)
@@ -205,13 +200,26 @@ def _quadrature_block(
     for lo in range(0, n, step):
         rows = slice(lo, lo + step)
         cell = {key: col[rows, None] for key, col in values.items()} | {f"C{j}": grid}
-        logp = law.logpdf(grid) + sum(
-            (_log_density(cell[f"A{k}"], h, s, noise, cell) for k, h, s, noise in likelihoods),
-            np.zeros((len(cell["A0"]), _QUADRATURE_NODES)),
+        out[rows], _ = _weighted_mean(
+            scm._f[b], cell, likelihoods, _QUADRATURE_NODES, law.logpdf(grid)
         )
-        f = np.broadcast_to(scm._f[b](cell), logp.shape)
-        out[rows], _ = _self_normalised(logp, f)
     return out
+
+
+def _weighted_mean(
+    f: Polynomial,
+    cell: dict[str, NDArray[np.float64]],
+    likelihoods: list[tuple[int, Polynomial, Polynomial, Noise]],
+    n_points: int,
+    log_prior: Any = 0.0,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`_self_normalised` mean of f over ``n_points`` confounder values per query row,
+    weighted by the observed actions' densities (times the prior's, for a grid)."""
+    logw = log_prior + sum(
+        (_log_density(cell[f"A{k}"], h, s, noise, cell) for k, h, s, noise in likelihoods),
+        np.zeros((len(cell["A0"]), n_points)),
+    )
+    return _self_normalised(logw, np.broadcast_to(f(cell), logw.shape))
 
 
 def _confounder_degree(poly: Polynomial, names: list[str]) -> int:
