@@ -57,9 +57,10 @@ _KEYS = (
     "lighter",
     "mixed_misfit",
 )
-#: The keys of each readable format: files of formats 3 and 4 have no "lighter" (their
-#: sandwich band has the degree spread only), files of formats 3 to 5 no "mixed_misfit"
-#: (their mixed effects are not flagged for the regressions' misfit, as then).
+#: The keys of each readable format, the current one last (serialize.FORMAT): files of
+#: formats 3 and 4 have no "lighter" (their sandwich band has the degree spread only), files
+#: of formats 3 to 5 no "mixed_misfit" (their mixed effects are not flagged for the
+#: regressions' misfit, as then).
 KEYS_BY_FORMAT = {
     "jointeffects.model/3": _KEYS[:-2],
     "jointeffects.model/4": _KEYS[:-2],
@@ -177,7 +178,7 @@ def _replicate_state(rep: Any) -> Any:
     return state if isinstance(rep, StructuredEstimator) else state["models"]
 
 
-def read_uncertainty(f: Field, est: Any, fmt: str = "jointeffects.model/6") -> Uncertainty | None:
+def read_uncertainty(f: Field, est: Any, fmt: str) -> Uncertainty | None:
     """Validate the stored uncertainty of the fitted ``est`` (see :func:`uncertainty_state`)
     in a file of format ``fmt`` (older ones lack keys, see :data:`KEYS_BY_FORMAT`)."""
     if f.value is None:

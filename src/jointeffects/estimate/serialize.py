@@ -60,8 +60,8 @@ __all__ = [
 #: are read (with what was computed then: a sandwich band from formats 3 and 4 has the degree
 #: spread only, mixed effects from formats 3 to 5 carry no misfit flag); older files are
 #: refused with a request to refit.
-FORMAT = "jointeffects.model/6"
 READABLE = tuple(KEYS_BY_FORMAT)
+FORMAT = READABLE[-1]  # "jointeffects.model/6"
 
 _TOP = ("format", "package_version", "estimator", "diagnostics", "uncertainty", "checksum")
 _DIAGNOSTICS = ("support", "lower", "upper", "reference", "grid", "warnings", "validation")
