@@ -303,9 +303,7 @@ def regime_regressions(fitted: Any) -> dict[Any, Any]:
 
 def predict_in_chunks(model: Any, X: np.ndarray) -> np.ndarray:
     """``model.predict(X)`` a chunk of rows at a time."""
-    return np.concatenate(
-        [model.predict(X[start : start + _CHUNK]) for start in range(0, len(X), _CHUNK)]
-    )
+    return np.concatenate([model.predict(X[part]) for part in row_chunks(len(X))])
 
 
 def binned_residual_test(
@@ -343,7 +341,7 @@ def binned_residual_test(
         columns = [b[part, None] == o for b, o in zip(bins, occupied, strict=True)]
         return np.hstack(columns) - shares
 
-    chunks = (slice(start, start + _CHUNK) for start in range(0, len(residuals), _CHUNK))
+    chunks = row_chunks(len(residuals))
     stat = robust_score_statistic(indicators(part) * residuals[part, None] for part in chunks)
     return stat, len(shares), float(stats.chi2.sf(stat, len(shares)))
 
@@ -715,6 +713,11 @@ def warn_untrusted(table: pd.DataFrame, stacklevel: int = 3) -> None:
 _CHUNK = 65_536
 
 
+def row_chunks(n: int) -> list[slice]:
+    """Slices of ``_CHUNK`` consecutive rows covering ``n`` rows (the last one shorter)."""
+    return [slice(start, start + _CHUNK) for start in range(0, n, _CHUNK)]
+
+
 def sandwich_intervals(
     estimator: Any,
     datasets: Any,
@@ -882,7 +885,7 @@ def specification_test(fitted: Any, data: RegimeData, degree: int = 2) -> tuple[
 
     stat, dof = 0.0, 0
     for regime, (X, y) in data.regimes.items():
-        chunks = [slice(start, start + _CHUNK) for start in range(0, len(y), _CHUNK)]
+        chunks = row_chunks(len(y))
         zbar = sum(monomials(X[part]).sum(axis=0) for part in chunks) / len(y)
         scores = (
             (monomials(X[part]) - zbar)
@@ -929,8 +932,7 @@ def regime_moments(estimator: Any, data: RegimeData) -> dict[Any, tuple[np.ndarr
     out = {}
     for regime, (X, y) in data.regimes.items():
         bread, meat, score = np.zeros((p, p)), np.zeros((p, p)), np.zeros(p)
-        for start in range(0, len(y), _CHUNK):
-            part = slice(start, start + _CHUNK)
+        for part in row_chunks(len(y)):
             W = linear_rows(estimator, X[part], regime)
             e = y[part] - W @ theta
             bread += W.T @ W
