@@ -24,7 +24,9 @@ share of joint queries whose interval holds the exact ``scm.joint_effect``:
 
 With ``--intervened A0 A1`` the target is the mixed effect E[Y | do(a_0, a_1), a_rest]
 instead: queries are drawn from do(A0, A1) and the truth is ``scm.mixed_effect``
-(Monte-Carlo, ``--n-mc`` draws; queries it cannot explain are dropped).
+(closed form for blocks linear-Gaussian in their confounders, quadrature over a lone
+confounder, otherwise importance sampling with ``--n-mc`` draws; queries it cannot explain
+are dropped).
 
 ``cover`` is over all queries, ``cover_trusted`` over those the ``trusted`` flag keeps
 (``trusted`` = their share), ``width`` the median interval width ÷ sd of the true effect.
@@ -100,7 +102,7 @@ def run_one(args: argparse.Namespace, family: str, n: int, seed: int, s: int) ->
     truth = scm.joint_effect(queries)
     scale = scm.joint_effect(scm.sample(20_000, intervened=scm.actions, rng=rng)).std()
     mixed = tuple(args.intervened) if args.intervened else None
-    if mixed:  # mixed-effect queries from do(mixed), Monte-Carlo truth (own stream)
+    if mixed:  # mixed-effect queries from do(mixed) and their truth (own stream)
         mixed_rng = np.random.default_rng(np.random.SeedSequence(seed + s, spawn_key=(n, 2)))
         queries = scm.sample(args.queries, intervened=mixed, rng=mixed_rng)[list(scm.actions)]
         truth, _ = scm.mixed_effect(queries, mixed, rng=mixed_rng, n_mc=args.n_mc)
@@ -248,9 +250,11 @@ def main() -> None:
         "--intervened",
         nargs="+",
         help="mixed effects instead: these actions intervened, the others observed (queries "
-        "drawn from that regime; truth by scm.mixed_effect, Monte-Carlo); not with topline",
+        "drawn from that regime; truth by scm.mixed_effect); not with topline",
     )
-    parser.add_argument("--n-mc", type=int, default=100_000, help="draws of the mixed truth")
+    parser.add_argument(
+        "--n-mc", type=int, default=100_000, help="draws of the mixed truth where it is sampled"
+    )
     parser.add_argument(
         "--paper-methods",
         nargs="+",

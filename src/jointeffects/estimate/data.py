@@ -32,6 +32,15 @@ OBSERVATIONAL_LABELS = frozenset({"", "obs", "observational", "none"})
 #: Fewest rows a regime may have; the learner may ask for more (e.g. for its CV folds).
 MIN_ROWS = 10
 
+#: Rows per chunk where held rows are worked on a chunk at a time (see :func:`row_chunks`).
+ROW_CHUNK = 65_536
+
+
+def row_chunks(n: int) -> list[slice]:
+    """Slices of ``ROW_CHUNK`` consecutive rows covering ``n`` rows (the last one shorter), so
+    that the temporaries of work on held rows stay small."""
+    return [slice(start, start + ROW_CHUNK) for start in range(0, n, ROW_CHUNK)]
+
 
 def regime_label(regime: Regime) -> str:
     """Human-readable name of a regime: ``"observational"`` or ``"do(tv, email)"``."""

@@ -30,7 +30,7 @@ from sklearn.base import clone
 
 from jointeffects.errors import DataError
 from jointeffects.estimate.basis import polynomial_columns
-from jointeffects.estimate.data import RegimeData, as_regime_data, query_array
+from jointeffects.estimate.data import RegimeData, as_regime_data, query_array, row_chunks
 
 #: Regimes with fewer rows than this get their intervals flagged: the learners' CV and model
 #: choice are unstable there. Measured at 100 rows per regime (linear SCMs, K = 5, 12 SCMs,
@@ -709,13 +709,6 @@ def warn_untrusted(table: pd.DataFrame, stacklevel: int = 3) -> None:
 
 
 # -- the analytic sandwich for the structure-aware estimator ---------------------------------
-
-_CHUNK = 65_536
-
-
-def row_chunks(n: int) -> list[slice]:
-    """Slices of ``_CHUNK`` consecutive rows covering ``n`` rows (the last one shorter)."""
-    return [slice(start, start + _CHUNK) for start in range(0, n, _CHUNK)]
 
 
 def sandwich_intervals(

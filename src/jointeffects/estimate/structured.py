@@ -27,10 +27,8 @@ from jointeffects.estimate.base import (
     require_regime,
 )
 from jointeffects.estimate.basis import GatedDesign
-from jointeffects.estimate.data import Regime, RegimeData
+from jointeffects.estimate.data import Regime, RegimeData, row_chunks
 from jointeffects.estimate.structure import ancestors_from_dag, discover_ancestors
-
-_CHUNK = 65_536
 
 
 class StructuredEstimator(RegimeEstimator):
@@ -141,8 +139,7 @@ class StructuredEstimator(RegimeEstimator):
             if len(y) < 2 * self.cv:
                 raise DataError(f"regime {regime} has {len(y)} rows; need at least {2 * self.cv}")
             folds = rng.permutation(np.arange(len(y)) % self.cv)
-            for start in range(0, len(y), _CHUNK):
-                part = slice(start, start + _CHUNK)
+            for part in row_chunks(len(y)):
                 Z = self._expand(X[part], regime)
                 W = np.column_stack([np.ones(len(Z)), Z, y[part]])
                 for f in range(self.cv):
