@@ -157,6 +157,23 @@ def test_bias_term_is_the_largest_spread_to_the_degree_and_penalty_neighbours(li
         assert_bias_aware(side, table["se"], spread, 0.9)
 
 
+def test_sandwich_partners_keep_ancestor_sets_that_name_each_other(linear_scm, queries):
+    # The structure tests can declare two actions each other's ancestor (seen at 10^4 rows,
+    # uniform noise); the partners reuse the sets, which as a dag= were refused as a cycle.
+    data = sample_regimes(linear_scm, 400, 6)
+    both = {"A0": ["A1"], "A1": ["A0"]}
+    est = StructuredEstimator(degrees=(1,), ancestors=both, random_state=0).fit(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IntervalWarning)
+        table = sandwich_intervals(est, data, queries)
+    richer = StructuredEstimator(degrees=(2,), ancestors=both, random_state=0).fit(data)
+    lighter = StructuredEstimator(degrees=(1,), alphas=(est.alpha_ / 10,), ancestors=both)
+    lighter.fit(data)  # the next smaller penalty of the default grid (steps of 10x)
+    assert est.alpha_ > 1e-14 and est.ancestors_ == {"A0": ("A1",), "A1": ("A0",)}
+    spreads = [np.abs(est.predict(queries) - other.predict(queries)) for other in (richer, lighter)]
+    np.testing.assert_allclose(table["bias"], np.max(spreads, axis=0), rtol=1e-9)
+
+
 def test_bootstrap_bias_term_is_the_spread_less_its_bootstrap_noise(linear_scm, queries):
     data = sample_regimes(linear_scm, 400, 6)
     est = JointEffectEstimator(learner=PolynomialRidgeCV(degree=1))

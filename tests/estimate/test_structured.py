@@ -11,7 +11,11 @@ from jointeffects.errors import DataError, IdentificationError
 from jointeffects.estimate import JointEffectEstimator
 from jointeffects.estimate.data import as_regime_data
 from jointeffects.estimate.projection import AdditiveProjection
-from jointeffects.estimate.structure import ancestors_from_dag, discover_ancestors
+from jointeffects.estimate.structure import (
+    ancestors_from_dag,
+    discover_ancestors,
+    given_ancestors,
+)
 from jointeffects.estimate.structured import StructuredEstimator
 from jointeffects.simulate import load_scm, sample_linear_scm, sample_polynomial_scm
 
@@ -40,6 +44,32 @@ def test_ancestors_from_dag_closure_and_errors():
         ancestors_from_dag({"a": ["x"]}, actions)
     with pytest.raises(DataError, match="unknown action 'z'"):
         ancestors_from_dag({"z": []}, actions)
+
+
+def test_given_ancestor_sets_are_used_as_they_are():
+    actions = ("a", "b", "c")
+    # Not closed and not checked for cycles (learned sets can name each other), but checked.
+    assert given_ancestors({"b": ["a"], "c": "b", "a": ["b"]}, actions) == {
+        "a": ("b",),
+        "b": ("a",),
+        "c": ("b",),
+    }
+    with pytest.raises(DataError, match="gives 'a' itself as an ancestor"):
+        given_ancestors({"a": ["a"]}, actions)
+    with pytest.raises(DataError, match="gives 'a' the unknown action 'x'"):
+        given_ancestors({"a": ["x"]}, actions)
+    with pytest.raises(DataError, match="unknown action 'z'"):
+        given_ancestors({"z": []}, actions)
+
+
+def test_structured_estimator_takes_ancestor_sets_or_a_dag_not_both():
+    scm = sample_polynomial_scm(3, 5, n_calibration=2000)
+    data = {r: scm.sample(300, intervened=r, rng=1) for r in [(), ("A0",), ("A1",), ("A2",)]}
+    est = StructuredEstimator(degrees=(1,), ancestors={"A2": ["A0"]}).fit(data)
+    assert est.ancestors_ == {"A0": (), "A1": (), "A2": ("A0",)}
+    assert est.structure_tests_ is None
+    with pytest.raises(DataError, match="pass dag= or ancestors=, not both"):
+        StructuredEstimator(dag={}, ancestors={}).fit(data)
 
 
 def test_discovered_ancestors_match_the_scm():

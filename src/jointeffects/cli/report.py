@@ -110,7 +110,11 @@ def render_report(model: Any, pair: tuple[str, str] | None, source: str) -> str:
     overlap = overlap.rename_axis(columns=None).reset_index()
     curves = model_curves(model)
     heat = "<p>(one action: no heat map)</p>" if pair is None else _png(heatmap_figure(model, pair))
-    params = {k: v for k, v in est.get_params(deep=False).items() if k not in ("learner", "dag")}
+    params = {
+        k: v
+        for k, v in est.get_params(deep=False).items()
+        if k not in ("learner", "dag", "ancestors")
+    }
     learner = getattr(est, "learner", None)
     if learner is not None:
         params["learner"] = f"PolynomialRidgeCV(degree={learner.degree}, cv={learner.cv})"

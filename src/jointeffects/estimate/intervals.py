@@ -824,9 +824,10 @@ def richer_fit(fitted: Any, data: RegimeData) -> Any:
 
 def structured_partner(fitted: Any, data: RegimeData, **params: Any) -> Any:
     """The fitted StructuredEstimator refitted on ``data`` with ``params`` changed, on the
-    ancestor sets it learned from the same data (passed as its ``dag``, so the structure
-    tests are not run again: they would find the same sets)."""
-    partner = clone(fitted).set_params(dag=dict(fitted.ancestors_), **params)
+    ancestor sets it learned from the same data (passed as its ``ancestors``, so the
+    structure tests are not run again: they would find the same sets; as a ``dag`` they were
+    refused when the tests had declared two actions each other's ancestor)."""
+    partner = clone(fitted).set_params(dag=None, ancestors=dict(fitted.ancestors_), **params)
     return refit(partner, data)
 
 

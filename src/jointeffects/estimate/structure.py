@@ -52,6 +52,34 @@ def ancestors_from_dag(
     return {a: tuple(x for x in actions if x in ancestors[a]) for a in actions}
 
 
+def given_ancestors(
+    ancestors: Mapping[str, object], actions: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    """Ancestor sets ``{action: [ancestors]}`` used as given (unnamed actions: none).
+
+    Unlike :func:`ancestors_from_dag` the map is neither closed nor checked for cycles: sets
+    learned by :func:`discover_ancestors` can hold a pair of actions each declared upstream
+    of the other (a false discovery, harmless to the estimator: a ψ with an extra input), and
+    a fit that reuses them must accept them. Names are checked, and no action may be its own
+    ancestor.
+    """
+    sets: dict[str, set[str]] = {a: set() for a in actions}
+    for action, listed in ancestors.items():
+        if action not in sets:
+            raise DataError(
+                f"ancestors names unknown action '{action}'; actions are {list(actions)}"
+            )
+        names = [listed] if isinstance(listed, str) else list(listed)  # type: ignore[call-overload]
+        for name in names:
+            if name not in sets or name == action:
+                what = "itself" if name == action else f"the unknown action '{name}'"
+                raise DataError(
+                    f"ancestors gives '{action}' {what} as an ancestor; actions are {list(actions)}"
+                )
+            sets[action].add(str(name))
+    return {a: tuple(x for x in actions if x in sets[a]) for a in actions}
+
+
 def _dependence_pvalue(inputs: np.ndarray, target: np.ndarray, degree: int = 3) -> float:
     """F-test of "target depends on the inputs" by a polynomial regression against a constant."""
     Z = (inputs - inputs.mean(axis=0)) / np.where(inputs.std(axis=0) > 0, inputs.std(axis=0), 1)

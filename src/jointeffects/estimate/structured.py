@@ -28,7 +28,11 @@ from jointeffects.estimate.base import (
 )
 from jointeffects.estimate.basis import GatedDesign
 from jointeffects.estimate.data import Regime, RegimeData, row_chunks
-from jointeffects.estimate.structure import ancestors_from_dag, discover_ancestors
+from jointeffects.estimate.structure import (
+    ancestors_from_dag,
+    discover_ancestors,
+    given_ancestors,
+)
 
 
 class StructuredEstimator(RegimeEstimator):
@@ -46,8 +50,12 @@ class StructuredEstimator(RegimeEstimator):
     cv : int, default=3
         Folds for choosing degree and alpha (rows assigned at random within each regime).
     dag : mapping, optional
-        ``{action: [parent actions]}``. If None the ancestor sets are learned from the
-        experiments (see ``structure``), which needs an experiment for every action.
+        ``{action: [parent actions]}``. If None (and no ``ancestors``) the ancestor sets are
+        learned from the experiments (see ``structure``), which needs an experiment for every
+        action.
+    ancestors : mapping, optional
+        ``{action: [ancestor actions]}``, used as given, e.g. the ``ancestors_`` another fit
+        learned (the sandwich's partners reuse them so). Not with ``dag``.
     level : float, default=0.05
         False-discovery rate of the two-sample tests that learn the ancestor sets.
     random_state : int, optional
@@ -58,7 +66,8 @@ class StructuredEstimator(RegimeEstimator):
     ancestors_ : dict
         Action → ancestor actions used by ψ.
     structure_tests_ : DataFrame or None
-        The two-sample tests behind learned ancestors (None when ``dag`` was given).
+        The two-sample tests behind learned ancestors (None when ``dag`` or ``ancestors``
+        was given).
     degree_, alpha_ : chosen hyper-parameters.
     cv_mse_ : DataFrame
         Cross-validated mean squared error per (degree, alpha).
@@ -72,11 +81,13 @@ class StructuredEstimator(RegimeEstimator):
         dag: Mapping[str, Any] | None = None,
         level: float = 0.05,
         random_state: int | None = None,
+        ancestors: Mapping[str, Any] | None = None,
     ) -> None:
         self.degrees = degrees
         self.alphas = alphas
         self.cv = cv
         self.dag = dag
+        self.ancestors = ancestors
         self.level = level
         self.random_state = random_state
 
@@ -87,7 +98,12 @@ class StructuredEstimator(RegimeEstimator):
         self.blocks_ = experiment_blocks(data)
         covered = {a for b in self.blocks_ for a in b}
         self.units_ = (*self.blocks_, *((a,) for a in data.actions if a not in covered))
-        if self.dag is not None:
+        if self.dag is not None and self.ancestors is not None:
+            raise DataError("pass dag= or ancestors=, not both")
+        if self.ancestors is not None:
+            self.ancestors_ = given_ancestors(self.ancestors, data.actions)
+            self.structure_tests_ = None
+        elif self.dag is not None:
             self.ancestors_ = ancestors_from_dag(self.dag, data.actions)
             self.structure_tests_ = None
         else:
