@@ -56,7 +56,7 @@ def test_given_ancestor_sets_are_used_as_they_are():
     }
     with pytest.raises(DataError, match="gives 'a' itself as an ancestor"):
         given_ancestors({"a": ["a"]}, actions)
-    with pytest.raises(DataError, match="gives 'a' the unknown action 'x'"):
+    with pytest.raises(DataError, match="gives 'a' the unknown ancestor 'x'"):
         given_ancestors({"a": ["x"]}, actions)
     with pytest.raises(DataError, match="unknown action 'z'"):
         given_ancestors({"z": []}, actions)

@@ -19,22 +19,30 @@ from jointeffects.estimate.basis import polynomial_columns
 from jointeffects.estimate.data import Regime, RegimeData, regime_label
 
 
+def _named_sets(
+    mapping: Mapping[str, object], actions: tuple[str, ...], param: str, role: str
+) -> dict[str, set[str]]:
+    """``{action: [names]}`` (a single name may be a string) as sets, names checked."""
+    sets: dict[str, set[str]] = {a: set() for a in actions}
+    for action, listed in mapping.items():
+        if action not in sets:
+            raise DataError(f"{param} names unknown action '{action}'; actions are {list(actions)}")
+        names = [listed] if isinstance(listed, str) else list(listed)  # type: ignore[call-overload]
+        for name in names:
+            if name not in sets:
+                raise DataError(
+                    f"{param} gives '{action}' the unknown {role} '{name}'; actions are "
+                    f"{list(actions)}"
+                )
+            sets[action].add(str(name))
+    return sets
+
+
 def ancestors_from_dag(
     dag: Mapping[str, object], actions: tuple[str, ...]
 ) -> dict[str, tuple[str, ...]]:
     """Transitive closure of a parent map ``{action: [parents]}``; unnamed actions: no parents."""
-    parents: dict[str, set[str]] = {a: set() for a in actions}
-    for child, pars in dag.items():
-        if child not in parents:
-            raise DataError(f"dag names unknown action '{child}'; actions are {list(actions)}")
-        listed = [pars] if isinstance(pars, str) else list(pars)  # type: ignore[call-overload]
-        for parent in listed:
-            if parent not in parents:
-                raise DataError(
-                    f"dag gives '{child}' the unknown parent '{parent}'; actions are "
-                    f"{list(actions)}"
-                )
-            parents[child].add(str(parent))
+    parents = _named_sets(dag, actions, "dag", "parent")
     ancestors: dict[str, set[str]] = {}
 
     def visit(node: str, path: tuple[str, ...]) -> set[str]:
@@ -63,20 +71,10 @@ def given_ancestors(
     a fit that reuses them must accept them. Names are checked, and no action may be its own
     ancestor.
     """
-    sets: dict[str, set[str]] = {a: set() for a in actions}
-    for action, listed in ancestors.items():
-        if action not in sets:
-            raise DataError(
-                f"ancestors names unknown action '{action}'; actions are {list(actions)}"
-            )
-        names = [listed] if isinstance(listed, str) else list(listed)  # type: ignore[call-overload]
-        for name in names:
-            if name not in sets or name == action:
-                what = "itself" if name == action else f"the unknown action '{name}'"
-                raise DataError(
-                    f"ancestors gives '{action}' {what} as an ancestor; actions are {list(actions)}"
-                )
-            sets[action].add(str(name))
+    sets = _named_sets(ancestors, actions, "ancestors", "ancestor")
+    for a in actions:
+        if a in sets[a]:
+            raise DataError(f"ancestors gives '{a}' itself as an ancestor")
     return {a: tuple(x for x in actions if x in sets[a]) for a in actions}
 
 
