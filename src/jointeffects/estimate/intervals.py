@@ -122,15 +122,16 @@ def bootstrap_intervals(
         estimator: nominal 0.9 covered 0.90-0.94 in every cell, the plain percentile
         bootstrap 0.86-0.93. A :class:`StructuredEstimator` ("auto" = False) relearns its
         ancestor sets, degree and alpha on every resample; its plain percentile bootstrap
-        covered 0.88-0.96 in the same 12 cells (48 SCMs per cell, 36 at 10^5 rows), rising
-        with n: its refits declare 2-3× as many ancestor pairs as fits on fresh samples
-        (structure tests on resampled rows see the sample's chance differences as real), so
-        their spread is that of a richer model: 1.18-1.25× the sd over fresh samples at 500
-        and 2000 rows. Refits whose tests count half the rows (which restores the tests' null
-        rejection rate and the spread, 0.97-1.10×) under-covered instead (0.83-0.92 on 24
-        SCMs per cell, README), so that is not done. Its sandwich
-        (:func:`sandwich_intervals`) is the fast alternative, conditional on the learned
-        structure and flagged where its specification test rejects.
+        covered 0.88-0.96 in the same 12 cells (48 SCMs per cell, 36 at 10^5 rows; with
+        seeds 7 and 11 added, 72 SCMs per cell up to 10^4 rows, 0.90-0.94). Its refits
+        declare 2-3× as many ancestor pairs as fits on fresh samples (structure tests on
+        resampled rows see the sample's chance differences as real), so their spread is that
+        of a richer model: 1.18-1.25× the sd over fresh samples at 500 and 2000 rows. Refits
+        whose tests count half the rows (which restores the tests' null rejection rate and
+        the spread, 0.97-1.10×) under-covered instead (0.83-0.92 on 24 SCMs per cell,
+        README), so that is not done. Its sandwich (:func:`sandwich_intervals`) is the fast
+        alternative, conditional on the learned structure and flagged where its
+        specification test rejects.
 
     Returns
     -------
