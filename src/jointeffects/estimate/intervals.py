@@ -213,12 +213,17 @@ def model_note(fitted: Any, data: RegimeData, spec_level: float = SPEC_LEVEL) ->
     )
 
 
+def bonferroni_pvalue(pvalues: Sequence[float]) -> float:
+    """The Bonferroni p-value of several tests (at least one): min(1, m·min p)."""
+    return min(1.0, len(pvalues) * min(pvalues))
+
+
 def bonferroni_rejection(pvalues: Sequence[float], level: float) -> float | None:
-    """The Bonferroni p-value of several tests, min(1, m·min p), if it is below ``level``;
-    None if it is not (or there are no tests)."""
+    """:func:`bonferroni_pvalue` of several tests if it is below ``level``; None if it is not
+    (or there are no tests)."""
     if not len(pvalues):
         return None
-    p = min(1.0, len(pvalues) * min(pvalues))
+    p = bonferroni_pvalue(pvalues)
     return p if p < level else None
 
 
@@ -290,13 +295,13 @@ def regression_misfit_note(
     so from 7000 rows per regime) sees it: with both, 48 of 48 uniform, 47 of 48 logistic
     and 43 of 48 Gaussian SCMs are flagged at 10^4 rows (the 5 Gaussian that pass covered
     0.90; the one logistic 0.86; on held-out seeds 7 and 11 all 72, whose intervals covered
-    0.82-0.90), at 500 and 2000 rows nothing changes. The flagged Gaussian
-    and logistic intervals covered 0.88-0.89 at 10^4 rows, so there the flag is
-    conservative; at 10^5 rows (seeds 2025 and 31) the binned test alone flagged 71 of 72
-    SCMs, whose intervals covered 0.56-0.76. On linear-Gaussian SCMs with polynomial ridge
-    learners (a right model) the two flagged 6 of 200 fits at 2000 rows (degree 1) and 4 of
-    60 at 10^4 rows (degree 3). Cost at 10^6 rows per regime (K = 5): 6 s after a 0.8 s fit
-    (binned 0.5 s and extension 0.5 s per regime).
+    0.82-0.90), at 500 and 2000 rows nothing changes. The flagged Gaussian and logistic
+    intervals covered 0.88-0.89 at 10^4 rows, so there the flag is conservative; at 10^5
+    rows (seeds 2025 and 31) the binned test alone flagged 71 of 72 SCMs, whose intervals
+    covered 0.56-0.76. On linear-Gaussian SCMs with polynomial ridge learners (a right
+    model) the two flagged 6 of 200 fits at 2000 rows (degree 1) and 4 of 60 at 10^4 rows
+    (degree 3). Cost at 10^6 rows per regime (K = 5): 6 s after a 0.8 s fit (binned 0.5 s
+    and extension 0.5 s per regime).
     """
     regressions = regime_regressions(fitted)
     binned, extended = [], []
@@ -308,7 +313,7 @@ def regression_misfit_note(
         degree = polynomial_degree(regressions[regime])
         if degree is not None:
             extended.append(extension_residual_test(X, residuals, degree))
-    pvalues = [] if not binned else [min(1.0, len(binned) * min(binned))]
+    pvalues = [bonferroni_pvalue(binned)] if binned else []
     summed = [test for test in extended if test is not None]
     if summed:  # the regimes are independent samples: their statistics add up
         statistic, dof = np.sum(summed, axis=0)

@@ -291,9 +291,9 @@ class SavedModel:
         the common support of the training regimes, the structured model failed its
         specification test at fit, the model is a baseline that ignores confounding
         (:func:`~jointeffects.estimate.intervals.baseline_note`), or the query is a mixed
-        effect of a structured model or of per-regime regressions whose binned residual
-        test rejected at fit
-        (:func:`~jointeffects.estimate.intervals.mixed_effect_note`); ``note`` says which.
+        effect of a structured model or of per-regime regressions whose misfit tests
+        rejected at fit (:func:`~jointeffects.estimate.intervals.regression_misfit_note`,
+        :func:`~jointeffects.estimate.intervals.mixed_effect_note`); ``note`` says which.
         """
         est = self.estimator
         points = query_array(X, est.actions_)

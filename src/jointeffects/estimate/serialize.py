@@ -52,8 +52,9 @@ __all__ = [
     "save_model",
 ]
 
-#: Format 6 (this version) adds the verdict of the regressions' binned residual test, which
-#: flags mixed effects (``mixed_misfit``); format 5 the structured sandwich's penalty
+#: Format 6 (this version) adds the verdict of the regressions' misfit tests, which flags
+#: mixed effects (``mixed_misfit``; files written before the extension test joined the binned
+#: residual test hold the binned test's verdict alone); format 5 the structured sandwich's penalty
 #: neighbour (``lighter``); format 4 allowed whole structured models as bootstrap replicates,
 #: format 3 added the richer learners' bootstrap refits (``partner_replicates``), format 2 the
 #: structured model's degree neighbour and specification verdict. Files of formats 3 to 5
