@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from jointeffects.errors import SpecError
 from jointeffects.simulate import FAMILIES, sample_linear_scm, sample_polynomial_scm
 from jointeffects.simulate.spec import parse_variable
+
+REF = Path(__file__).resolve().parents[3] / "shared" / "ref"
 
 
 def _degree(term):
@@ -40,14 +44,59 @@ def test_polynomial_family_follows_appendix_e(seed):
         )
         assert sum(abs(t["coef"]) for t in terms) == pytest.approx(1.0)
     for k, mech in enumerate(spec["action_mechanisms"]):
+        g = mech["terms"]
+        assert sum(abs(t["coef"]) for t in g) == pytest.approx(1.0)
+        m = len(scm.parents(k))
+        # Every monomial of degree <= 2 in the m parents, C_k and V_k (eq. (10)).
+        assert len(g) == (m + 4) * (m + 3) // 2
+        assert max(_degree(t) for t in g) == 2
+        used = {parse_variable(v) for t in g for v in t["powers"]}
+        assert ("C", k) in used and ("V", -1) in used
+        assert all(j < k for kind, j in used if kind == "A")
+        assert {"V": 2} in [t["powers"] for t in g]
+        assert {"V": 1, f"C{k}": 1} in [t["powers"] for t in g]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_additive_noise_variant_adds_v_with_coefficient_one(seed):
+    scm = sample_polynomial_scm(5, rng=seed, n_calibration=1_000, action_noise="additive")
+    for k, mech in enumerate(scm.to_dict()["action_mechanisms"]):
         *g, noise_term = mech["terms"]
         assert noise_term == {"coef": 1.0, "powers": {"V": 1}}
         assert sum(abs(t["coef"]) for t in g) == pytest.approx(1.0)
         m = len(scm.parents(k))
         assert len(g) == (m + 3) * (m + 2) // 2  # monomials of degree <= 2 in m + 1 variables
-        assert max(_degree(t) for t in g) == 2
-        used = {parse_variable(v) for t in g for v in t["powers"]}
-        assert ("C", k) in used and all(j < k for kind, j in used if kind == "A")
+        assert all("V" not in t["powers"] for t in g)
+
+
+def _fingerprint(scms, rows=20_000):
+    """Per SCM, under the joint regime: sd(Y - E[Y | do(A)]) and sd(E[Y | do(A)])."""
+    out = []
+    for i, scm in enumerate(scms):
+        df = scm.sample(rows, intervened=scm.actions, rng=i)
+        truth = scm.joint_effect(df[list(scm.actions)])
+        out.append((np.std(df[scm.outcome] - truth), np.std(truth)))
+    return np.array(out)
+
+
+@pytest.mark.slow
+def test_family_matches_the_reference_codes_fingerprint():
+    """100 SCMs of each: mean noise floor and mean effect spread within 3 s.e. of the
+    reference code's (the s.e. of the difference of two independent means)."""
+    ref = np.loadtxt(REF / "fingerprint_seeds1000-1099.csv", delimiter=",", comments="#")[:, 1:]
+    ours = _fingerprint(
+        sample_polynomial_scm(5, rng=np.random.SeedSequence(2026, spawn_key=(i,)))
+        for i in range(100)
+    )
+    se = np.sqrt(ref.var(axis=0, ddof=1) / len(ref) + ours.var(axis=0, ddof=1) / len(ours))
+    gap = np.abs(ours.mean(axis=0) - ref.mean(axis=0))
+    assert np.all(gap < 3 * se), (ours.mean(axis=0), ref.mean(axis=0), se)
+    # The check has power: the additive-noise variant's effects vary about twice as much.
+    additive = _fingerprint(
+        sample_polynomial_scm(5, rng=i, action_noise="additive", n_calibration=10_000)
+        for i in range(30)
+    )
+    assert additive[:, 1].mean() - ref[:, 1].mean() > 10 * se[1]
 
 
 def test_interventions_are_calibrated_to_the_observational_marginals():
@@ -127,6 +176,7 @@ def test_same_seed_same_scm():
         ({"edge_prob": 1.5}, r"edge_prob=1.5 must be a probability"),
         ({"families": ("cauchy",)}, r"families=\['cauchy'\] must be a non-empty subset"),
         ({"n_calibration": 1}, r"n_calibration=1 must be at least 2 rows"),
+        ({"action_noise": "inside"}, r"action_noise='inside' must be one of"),
     ],
 )
 def test_bad_knobs(kwargs, message):

@@ -51,14 +51,19 @@ def test_expect_replaces_powers_by_moments():
     np.testing.assert_allclose(ey({"x": x, "z": z}), 0.5 * x**2 - 13 * x + 2 + 0.25 * z**2 + 3 * x)
 
 
-def test_split_affine():
-    poly = Polynomial.from_terms([(1.0, {"a": 2}), (2.0, {"V": 1, "c": 1}), (0.5, {"V": 1})])
-    h, s = poly.split_affine("V")
-    a, c = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+def test_split_powers():
+    poly = Polynomial.from_terms(
+        [(1.0, {"a": 2}), (2.0, {"V": 1, "c": 1}), (0.5, {"V": 1}), (-3.0, {"V": 2, "a": 1})]
+    )
+    h, s, q = poly.split_powers("V")
+    a, c, v = np.array([1.0, 2.0]), np.array([3.0, -1.0]), np.array([0.3, -2.0])
     np.testing.assert_allclose(h({"a": a, "c": c}), a**2)
     np.testing.assert_allclose(s({"a": a, "c": c}), 2 * c + 0.5)
-    with pytest.raises(ValueError, match="not affine in 'a'"):
-        poly.split_affine("a")
+    np.testing.assert_allclose(q({"a": a, "c": c}), -3 * a)
+    whole = h({"a": a, "c": c}) + s({"a": a, "c": c}) * v + q({"a": a, "c": c}) * v**2
+    np.testing.assert_allclose(poly({"a": a, "c": c, "V": v}), whole)
+    free, zero = poly.split_powers("z")
+    assert free is poly and zero({}) == 0.0
 
 
 def test_expect_of_a_polynomial_in_the_integrated_variables_only_is_a_constant():

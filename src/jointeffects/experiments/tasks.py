@@ -154,7 +154,7 @@ class TrainingData:
 
 
 def run_task(task: Task) -> TaskResult:
-    """Sample the task's SCM and regimes, fit every method, score it on the joint test set.
+    """Draw the task's SCM from the paper's family, then :func:`score_methods` on it.
 
     Parameters
     ----------
@@ -163,58 +163,77 @@ def run_task(task: Task) -> TaskResult:
     Returns
     -------
     TaskResult
-        Rows ``(method, metric, value)`` for every method and every metric in
-        :data:`METRICS`: ``rmse_noisy`` against the noisy Y of the joint test set (the
-        paper's metric), ``rmse_truth`` against the exact ``scm.joint_effect``, ``rel_error``
-        = ``rmse_truth`` / sd of the true effect over the test queries, ``fit_seconds`` (the
-        estimator's ``fit``, without the simulator's time when the data is streamed into it).
     """
     from threadpoolctl import threadpool_limits
 
     from jointeffects.simulate import sample_polynomial_scm
 
     start = time.perf_counter()
-    setting = task.setting
     # One BLAS thread per task: the parallelism is one task per Dask worker process.
     with threadpool_limits(limits=1):
+        K = task.setting.K
         scm = sample_polynomial_scm(
-            K=setting.K, rng=np.random.default_rng(scm_seed(task.seed, setting.K, task.scm_index))
+            K=K, rng=np.random.default_rng(scm_seed(task.seed, K, task.scm_index))
         )
-        actions = tuple(scm.actions)
-        wanted = {name: METHODS[name].regimes(setting, actions) for name in task.methods}
-        most: dict[Regime, int] = {}
-        for regimes in wanted.values():
-            for regime, count in regimes.items():
-                most[regime] = max(most.get(regime, 0), count)
-        train = TrainingData(scm, task, most)
-        test = scm.sample(
-            setting.n_test, intervened=actions, rng=np.random.default_rng(data_seed(task, "test"))
-        )
-        queries = test[list(actions)]
-        noisy = test[scm.outcome].to_numpy(dtype=float)
-        truth = np.asarray(scm.joint_effect(queries), dtype=float)
-        spread = float(np.std(truth))
-        estimator_seed = int(data_seed(task, "estimator").generate_state(1)[0])
+        rows = score_methods(scm, task)
+    return TaskResult(task, rows, time.perf_counter() - start)
 
-        rows: list[tuple[str, str, float]] = []
-        for name in task.methods:
-            estimator = METHODS[name].make(estimator_seed, scm)
-            streamed = callable(getattr(estimator, "can_stream", None)) and estimator.can_stream()
-            datasets = train.streams(wanted[name]) if streamed else train.frames(wanted[name])
-            sampled = train.sampling_seconds
-            fit_start = time.perf_counter()
-            estimator.fit(datasets, outcome=scm.outcome)
-            # the simulator's time inside a streamed fit is not the method's
-            fit_seconds = time.perf_counter() - fit_start - (train.sampling_seconds - sampled)
-            predicted = np.asarray(estimator.predict(queries), dtype=float)
-            rmse_truth = _rmse(predicted, truth)
-            rows += [
-                (name, "rmse_noisy", _rmse(predicted, noisy)),
-                (name, "rmse_truth", rmse_truth),
-                (name, "rel_error", rmse_truth / spread if spread > 0 else float("nan")),
-                (name, "fit_seconds", fit_seconds),
-            ]
-    return TaskResult(task, tuple(rows), time.perf_counter() - start)
+
+def score_methods(scm: Any, task: Task) -> tuple[tuple[str, str, float], ...]:
+    """Sample the task's regimes of ``scm``, fit every method, score it on the joint test set.
+
+    Parameters
+    ----------
+    scm : AdditiveSCM
+        The model; its number of actions must be the setting's K.
+    task : Task
+        Sizes, seeds and methods.
+
+    Returns
+    -------
+    tuple of (method, metric, value)
+        For every method and every metric in :data:`METRICS`: ``rmse_noisy`` against the
+        noisy Y of the joint test set (the paper's metric), ``rmse_truth`` against the exact
+        ``scm.joint_effect``, ``rel_error`` = ``rmse_truth`` / sd of the true effect over the
+        test queries, ``fit_seconds`` (the estimator's ``fit``, without the simulator's time
+        when the data is streamed into it).
+    """
+    setting = task.setting
+    actions = tuple(scm.actions)
+    wanted = {name: METHODS[name].regimes(setting, actions) for name in task.methods}
+    most: dict[Regime, int] = {}
+    for regimes in wanted.values():
+        for regime, count in regimes.items():
+            most[regime] = max(most.get(regime, 0), count)
+    train = TrainingData(scm, task, most)
+    test = scm.sample(
+        setting.n_test, intervened=actions, rng=np.random.default_rng(data_seed(task, "test"))
+    )
+    queries = test[list(actions)]
+    noisy = test[scm.outcome].to_numpy(dtype=float)
+    truth = np.asarray(scm.joint_effect(queries), dtype=float)
+    spread = float(np.std(truth))
+    estimator_seed = int(data_seed(task, "estimator").generate_state(1)[0])
+
+    rows: list[tuple[str, str, float]] = []
+    for name in task.methods:
+        estimator = METHODS[name].make(estimator_seed, scm)
+        streamed = callable(getattr(estimator, "can_stream", None)) and estimator.can_stream()
+        datasets = train.streams(wanted[name]) if streamed else train.frames(wanted[name])
+        sampled = train.sampling_seconds
+        fit_start = time.perf_counter()
+        estimator.fit(datasets, outcome=scm.outcome)
+        # the simulator's time inside a streamed fit is not the method's
+        fit_seconds = time.perf_counter() - fit_start - (train.sampling_seconds - sampled)
+        predicted = np.asarray(estimator.predict(queries), dtype=float)
+        rmse_truth = _rmse(predicted, truth)
+        rows += [
+            (name, "rmse_noisy", _rmse(predicted, noisy)),
+            (name, "rmse_truth", rmse_truth),
+            (name, "rel_error", rmse_truth / spread if spread > 0 else float("nan")),
+            (name, "fit_seconds", fit_seconds),
+        ]
+    return tuple(rows)
 
 
 def _rmse(a: np.ndarray, b: np.ndarray) -> float:

@@ -19,6 +19,9 @@ from jointeffects.simulate.noise import FAMILIES
 from jointeffects.simulate.scm import AdditiveSCM
 from jointeffects.simulate.spec import FORMAT
 
+#: How the action noise V_k enters g_k: as one of its inputs (the paper's) or added to it.
+ACTION_NOISE = ("polynomial", "additive")
+
 
 def sample_polynomial_scm(
     K: int = 5,
@@ -32,15 +35,21 @@ def sample_polynomial_scm(
     families: Sequence[str] = FAMILIES,
     coef_std: float = 0.1,
     n_calibration: int = 100_000,
+    action_noise: str = "polynomial",
 ) -> AdditiveSCM:
     """Draw an SCM from the paper's family of polynomial additive models (Appendix E).
 
-    Y := Σ_k f_k(A_k, C_k) + U,  A_k := g_k(C_k, A_pa(k)) + V_k,  C_k := W_k, where f_k and
-    g_k contain every monomial of total degree <= ``order`` (constant included) with
-    coefficients drawn from N(0, coef_std²) and divided by the sum of their absolute values
-    (so Σ|α| = 1, eq. (98)-(99)). Each edge A_j → A_k, j < k, is present with probability
-    ``edge_prob``; each noise (U, every V_k, every W_k) has mean 0, the given std and a
-    family drawn uniformly from ``families``.
+    Y := Σ_k f_k(A_k, C_k) + U,  A_k := g_k(A_pa(k), C_k, V_k),  C_k := W_k (eq. (10)), where
+    f_k and g_k contain every monomial of total degree <= ``order`` in their inputs (constant
+    included), with coefficients drawn from N(0, coef_std²) and divided by the sum of their
+    absolute values (so Σ|α| = 1, eq. (98)-(99)). The action noise V_k is an input of g_k, so
+    g_k has terms such as V_k, V_k², V_k·C_k and V_k·A_j. Each edge A_j → A_k, j < k, is
+    present with probability ``edge_prob``; each noise (U, every V_k, every W_k) has mean 0,
+    the given std and a family drawn uniformly from ``families``.
+
+    ``action_noise="additive"`` draws a variant in which the noise is added instead,
+    A_k := g_k(A_pa(k), C_k) + V_k with g_k free of V_k. Its actions are noisier relative to
+    their confounders, so its joint effects vary more across queries than the paper's do.
 
     Parameters
     ----------
@@ -60,13 +69,26 @@ def sample_polynomial_scm(
         Std of the raw coefficients before normalisation.
     n_calibration : int, default 100_000
         Size of the observational sample used to calibrate the interventions.
+    action_noise : {"polynomial", "additive"}, default "polynomial"
+        Whether V_k is an input of g_k (the paper's family) or added to it.
 
     Returns
     -------
     AdditiveSCM
     """
+    if action_noise not in ACTION_NOISE:
+        raise SpecError(f"action_noise={action_noise!r} must be one of {list(ACTION_NOISE)}")
     return _sample_family(
-        K, rng, order, edge_prob, (std_U, std_V, std_W), families, coef_std, n_calibration, True
+        K,
+        rng,
+        order,
+        edge_prob,
+        (std_U, std_V, std_W),
+        families,
+        coef_std,
+        n_calibration,
+        constant=True,
+        noise_inside=action_noise == "polynomial",
     )
 
 
@@ -91,7 +113,16 @@ def sample_linear_scm(
     :func:`sample_polynomial_scm`, whose parameters these are.
     """
     return _sample_family(
-        K, rng, 1, edge_prob, (std_U, std_V, std_W), families, coef_std, n_calibration, False
+        K,
+        rng,
+        1,
+        edge_prob,
+        (std_U, std_V, std_W),
+        families,
+        coef_std,
+        n_calibration,
+        constant=False,
+        noise_inside=False,
     )
 
 
@@ -104,7 +135,9 @@ def _sample_family(
     families: Sequence[str],
     coef_std: float,
     n_calibration: int,
+    *,
     constant: bool,
+    noise_inside: bool,
 ) -> AdditiveSCM:
     check_family_arguments(K, order, edge_prob, n_calibration)
     families = list(families)
@@ -133,12 +166,14 @@ def _sample_family(
     for k in range(K):
         parents = [j for j in range(k) if gen.random() < edge_prob]
         f_vars = [f"A{k}", f"C{k}"]
-        g_vars = [f"C{k}", *(f"A{j}" for j in parents)]
+        g_vars = [*(f"A{j}" for j in parents), f"C{k}", *(["V"] if noise_inside else [])]
         spec["outcome_terms"].append(
             {"block": [k], "terms": _random_terms(f_vars, order, gen, coef_std, constant)}
         )
         g_terms = _random_terms(g_vars, order, gen, coef_std, constant)
-        spec["action_mechanisms"].append({"terms": [*g_terms, {"coef": 1.0, "powers": {"V": 1}}]})
+        if not noise_inside:
+            g_terms.append({"coef": 1.0, "powers": {"V": 1}})
+        spec["action_mechanisms"].append({"terms": g_terms})
     return calibrated_scm(spec, n_calibration, gen)
 
 

@@ -111,22 +111,23 @@ class Polynomial:
         np.add.at(combined, where.ravel(), coefs)
         return Polynomial(tuple(self.variables[i] for i in keep), exps, combined)
 
-    def split_affine(self, variable: str) -> tuple[Polynomial, Polynomial]:
-        """Write the polynomial as ``h + s · variable`` with ``h``, ``s`` free of ``variable``.
+    def split_powers(self, variable: str) -> tuple[Polynomial, ...]:
+        """Write the polynomial as ``Σ_i p_i · variable**i`` with every ``p_i`` free of it.
 
-        Raises
-        ------
-        ValueError
-            If ``variable`` appears with a power above 1.
+        Returns
+        -------
+        tuple of Polynomial
+            ``(p_0, ..., p_d)`` for d the degree in ``variable`` (at least 1, so a polynomial
+            free of ``variable`` gives ``(self, 0)``).
         """
-        if self.degree_in(variable) > 1:
-            raise ValueError(f"the polynomial is not affine in {variable!r}")
         if variable not in self.variables:
-            return self, Polynomial((), np.zeros((0, 0), dtype=np.int64), np.zeros(0))
+            empty = Polynomial((), np.zeros((0, 0), dtype=np.int64), np.zeros(0))
+            return self, empty
         i = self.variables.index(variable)
         rest = [j for j in range(len(self.variables)) if j != i]
         names = tuple(self.variables[j] for j in rest)
-        has = self.exponents[:, i] == 1
-        h = Polynomial(names, self.exponents[~has][:, rest], self.coefs[~has])
-        s = Polynomial(names, self.exponents[has][:, rest], self.coefs[has])
-        return h, s
+        powers = range(max(self.degree_in(variable), 1) + 1)
+        return tuple(
+            Polynomial(names, self.exponents[at][:, rest], self.coefs[at])
+            for at in (self.exponents[:, i] == p for p in powers)
+        )

@@ -105,7 +105,7 @@ def mixed_effect(
         if not observed:
             est += np.broadcast_to(scm._f_mean[b](values), (n,))
             continue
-        likelihoods = [(k, *_affine_in_noise(scm, k)) for k in observed]
+        likelihoods = [(k, *_noise_coefficients(scm, k)) for k in observed]
         exact = None
         if method == "auto":
             exact = _gaussian_block(scm, b, likelihoods, values)
@@ -129,7 +129,7 @@ def mixed_effect(
 def _gaussian_block(
     scm: AdditiveSCM,
     b: int,
-    likelihoods: list[tuple[int, Polynomial, Polynomial, Noise]],
+    likelihoods: list[tuple[int, tuple[Polynomial, ...], Noise]],
     values: dict[str, NDArray[np.float64]],
 ) -> NDArray[np.float64] | None:
     """E[f_B(a, C_B) | do(a_int), a_obs] in closed form, or None if block ``b`` is not
@@ -140,10 +140,11 @@ def _gaussian_block(
     f = scm._f[b]
     if any(w.dist != "gaussian" for w in laws) or _confounder_degree(f, names) > 1:
         return None
-    for _, h, s, noise in likelihoods:
-        if noise.dist != "gaussian" or _confounder_degree(s, names) > 0:
+    for _, parts, noise in likelihoods:
+        if len(parts) > 2 or noise.dist != "gaussian":
             return None
-        if _confounder_degree(h, names) > 1:
+        h, s = parts
+        if _confounder_degree(s, names) > 0 or _confounder_degree(h, names) > 1:
             return None
     n = len(next(iter(values.values())))
     at_zero = values | {c: np.zeros(n) for c in names}
@@ -158,7 +159,7 @@ def _gaussian_block(
     mean_c = np.array([w.mean for w in laws])
     var_c = np.array([w.std**2 for w in laws])
     rows, loads, noise_var = [], [], []
-    for k, h, s, noise in likelihoods:
+    for k, (h, s), noise in likelihoods:
         offset, slopes = linear(h)
         scale = np.broadcast_to(s(at_zero), (n,))  # free of the confounders
         rows.append(values[f"A{k}"] - offset - scale * noise.mean)
@@ -180,7 +181,7 @@ def _gaussian_block(
 def _quadrature_block(
     scm: AdditiveSCM,
     b: int,
-    likelihoods: list[tuple[int, Polynomial, Polynomial, Noise]],
+    likelihoods: list[tuple[int, tuple[Polynomial, ...], Noise]],
     values: dict[str, NDArray[np.float64]],
 ) -> NDArray[np.float64] | None:
     """E[f_B(a, C) | do(a_int), a_obs] by quadrature when block ``b`` has one confounder C
@@ -209,14 +210,14 @@ def _quadrature_block(
 def _weighted_mean(
     f: Polynomial,
     cell: dict[str, NDArray[np.float64]],
-    likelihoods: list[tuple[int, Polynomial, Polynomial, Noise]],
+    likelihoods: list[tuple[int, tuple[Polynomial, ...], Noise]],
     n_points: int,
     log_prior: Any = 0.0,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """:func:`_self_normalised` mean of f over ``n_points`` confounder values per query row,
     weighted by the observed actions' densities (times the prior's, for a grid)."""
     logw = log_prior + sum(
-        (_log_density(cell[f"A{k}"], h, s, noise, cell) for k, h, s, noise in likelihoods),
+        (_log_density(cell[f"A{k}"], parts, noise, cell) for k, parts, noise in likelihoods),
         np.zeros((len(cell["A0"]), n_points)),
     )
     return _self_normalised(logw, np.broadcast_to(f(cell), logw.shape))
@@ -230,35 +231,45 @@ def _confounder_degree(poly: Polynomial, names: list[str]) -> int:
     return int(poly.exponents[:, cols].sum(axis=1).max())
 
 
-def _affine_in_noise(scm: AdditiveSCM, k: int) -> tuple[Polynomial, Polynomial, Noise]:
+def _noise_coefficients(scm: AdditiveSCM, k: int) -> tuple[tuple[Polynomial, ...], Noise]:
+    """Action k's mechanism as ``(h, s)`` or ``(h, s, q)``: A = h + s·V (+ q·V²)."""
     g, noise, name = scm._g[k], scm._noise_v[k], scm.actions[k]
-    if g.degree_in("V") > 1:
+    if g.degree_in("V") > 2:
         raise NotImplementedError(
-            f"mixed_effect needs action {name!r}'s mechanism to be affine in its noise V "
-            f"(A = h + s·V), but V appears with power {g.degree_in('V')}; intervene on "
+            f"mixed_effect needs action {name!r}'s mechanism to be at most quadratic in its "
+            f"noise V, but V appears with power {g.degree_in('V')}; intervene on "
             f"{name!r} or estimate the effect by sampling"
         )
-    h, s = g.split_affine("V")
-    if not np.any(s.coefs != 0) or noise.std == 0:
+    parts = g.split_powers("V")
+    if not any(np.any(p.coefs != 0) for p in parts[1:]) or noise.std == 0:
         raise NotImplementedError(
             f"mixed_effect needs a density for observed action {name!r}, but its mechanism "
             "is deterministic given its parents and confounders (no V term or std 0)"
         )
-    return h, s, noise
+    return parts, noise
 
 
 def _log_density(
     a_k: NDArray[np.float64],
-    h: Polynomial,
-    s: Polynomial,
+    parts: tuple[Polynomial, ...],
     noise: Noise,
     cell: dict[str, NDArray[np.float64]],
 ) -> NDArray[np.float64]:
-    """log p(a_k | parents, confounders) = log p_V((a_k − h)/s) − log|s| (−inf where s = 0)."""
-    hv, sv = h(cell), s(cell)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = noise.logpdf((a_k - hv) / sv) - np.log(np.abs(sv))
-    return np.where(sv != 0, out, -np.inf)
+    """log p(a_k | parents, confounders) for A = h + s·V + q·V² (q = 0 if affine).
+
+    The noise values v solving q v² + s v + h − a_k = 0 each contribute p_V(v) / |s + 2qv|,
+    and |s + 2qv| = √D at both roots, D = s² − 4q(h − a_k); −inf where no root exists.
+    """
+    hv, sv = parts[0](cell), parts[1](cell)
+    qv = parts[2](cell) if len(parts) > 2 else 0.0
+    c = hv - a_k
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        disc = sv**2 - 4.0 * qv * c
+        root = np.sqrt(np.maximum(disc, 0.0))
+        # The numerically stable pair of roots: t/q and c/t (t/q is ±inf when q = 0).
+        t = -0.5 * (sv + np.where(sv >= 0, 1.0, -1.0) * root)
+        out = np.logaddexp(noise.logpdf(t / qv), noise.logpdf(c / t)) - np.log(root)
+    return np.where((disc > 0) & ~np.isnan(out), out, -np.inf)
 
 
 def _self_normalised(
