@@ -6,14 +6,15 @@ fitted regressions. If each regime's fit has variance v_r / n_r at the query, th
     Var Ĵ(a) ≈ Σ_j v_j / n_j + (K−1)² v_obs / n_obs,
 
 and minimising under the budget n_obs + Σ_j n_j = N gives n_r ∝ c_r·√v_r with c_obs = K−1
-and c_j = 1. With equal v_r: N_sint / N_obs = 1 / (K−1). With a pilot sample the v_r are
-estimated (bootstrap of each regime's learner at joint queries) and the weighted rule is
-used.
+and c_j = 1. With equal v_r: n_obs / N = (K−1) / (2K−1), i.e. N_sint / N_obs = 1 / (K−1).
+With a pilot sample the v_r are estimated (bootstrap of each regime's learner at joint
+queries) and the weighted rule is used.
 
 **The structure-aware estimator**: N_sint / N_obs = c/√(K−1) (``STRUCTURED_C``). Its
 observational rows inform the K−1 roughly uncorrelated nuisance terms ψ_k rather than one
 regression multiplied by K−1, so they enter as (K−1)·v_obs / n_obs, which gives the
-1/√(K−1) scaling; the constant c is empirical.
+1/√(K−1) scaling. The constant c is empirical, not derived: the experiments' rows also
+inform the ψ terms of the actions they leave alone, which favours them.
 
 **Any other estimator** (``how="simulation"``): each regime is re-sampled at its allocated
 size from a pilot fit (actions resampled, outcome = the pilot's fitted regime mean plus a
