@@ -1,4 +1,4 @@
-"""Validates recommend_allocation against Figure-2b-style runs (issue 7, item 3).
+"""Checks recommend_allocation's advice against every split of a Figure-2b-style grid.
 
 For SCMs of the paper's family and a budget N_tot = (K+1)·per_regime rows, fits the
 estimator at every N_sint / N_obs ratio of a grid (as in the paper's Figure 2b) and at the
@@ -6,11 +6,11 @@ split recommend_allocation suggests, and prints the relative error (RMSE against
 joint effect ÷ sd of the truth) averaged over SCMs. The recommendation passes if its mean
 error is within the best 20 % of the grid's (at most the ⌈0.2·|grid|⌉-th smallest mean); the
 ratio of its error to the best grid point's is printed too, and that gap in units of its
-paired standard error over SCMs (the error is flat near the optimum, so a miss by 2-4 %
-can be noise: |gap / paired SE| < 2). All splits of one SCM take
-prefixes of the same regime samples (common random numbers). The grid's best means are
-minima of noisy means (winner's curse); with --reference (another seed's --csv) the advice is
-also judged against the grid points that were best on that run.
+paired standard error over SCMs (the error is flat near the optimum, so a small miss can
+be noise: |gap / paired SE| < 2). All splits of one SCM take prefixes of the same regime
+samples (common random numbers). The grid's best means are minima of noisy means (winner's
+curse); with --reference (another seed's --csv) the advice is also judged against the grid
+points that were best on that run.
 
 - paper:      JointEffectEstimator, the analytic rule n_obs/N = (K−1)/(2K−1) (no pilot)
 - structured: StructuredEstimator; --how auto/analytic: the rule N_sint/N_obs = 1.7/√(K−1)
@@ -19,12 +19,9 @@ also judged against the grid points that were best on that run.
               RATIOS)
 
     python benchmarks/bench_allocation.py --scms 40 --Ks 2 5 --per-regime 2000
-    OMP_NUM_THREADS=1 python benchmarks/bench_allocation.py --methods structured --scms 400 \
-        --Ks 2 3 5 --per-regime 2000 --seed 21 --csv seed21.csv
-    OMP_NUM_THREADS=1 python benchmarks/bench_allocation.py --methods structured --scms 400 \
-        --Ks 2 3 5 --per-regime 2000 --seed 23 --reference seed21.csv
-    python benchmarks/bench_allocation.py --methods structured --scms 40 --how simulation \
-        --n-sim 10
+    python benchmarks/bench_allocation.py --methods structured --seed 1 --csv first.csv
+    python benchmarks/bench_allocation.py --methods structured --seed 2 --reference first.csv
+    python benchmarks/bench_allocation.py --methods structured --how simulation --n-sim 10
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Empirical coverage of nominal pointwise intervals for the joint effect (issue 7).
+"""Empirical coverage of nominal pointwise intervals for the joint (or a mixed) effect.
 
 For SCMs of the paper's polynomial family (or linear ones with --linear), one noise family
 at a time, and several sizes (rows per regime), prints per estimator and interval method the
@@ -8,12 +8,12 @@ share of joint queries whose interval holds the exact ``scm.joint_effect``:
   regime bootstrap (rows resampled within each regime), percentile and basic intervals;
   paper/percentile+bias: the library's default, widened by the degree-spread bias term less
   its bootstrap noise (``misspecification=True``); for comparison (--paper-methods)
-  +bias-raw (the raw spread, same widening) and +bias-quadrature (the raw spread, the former
-  rule √(h² + (z·bias)²))
+  +bias-raw (the raw spread, same widening) and +bias-quadrature (the raw spread added in
+  quadrature, √(h² + (z·bias)²))
 - structured/sandwich: StructuredEstimator (ancestors learned), analytic HC1 sandwich widened
   by its bias term (spreads to the fits one degree richer and one penalty step lighter) and
   flagged when the residual specification test rejects (``sandwich_intervals`` defaults);
-  structured/sandwich-quadrature: the former widening
+  structured/sandwich-quadrature: the same spreads added in quadrature
 - structured/conditional: the plain model-conditional sandwich (``misspecification=False``)
 - structured/boot: the same estimator, bootstrap percentile (small sizes only: slow)
 - projected/default, prior/default (--others): ``bootstrap_intervals`` defaults for
@@ -35,16 +35,15 @@ Joint-effect queries are drawn from the joint intervention distribution.
     python benchmarks/bench_coverage.py --scms 10 --sizes 500 2000 10000 100000 \
         --boot-max 10000 --n-boot 100
 
-The structured sandwich alone (issue 7's table for it; four seeds pool 48 SCMs per cell, about
-5 minutes per noise family on one core; --out keeps the per-SCM rows):
+The structured sandwich alone (several seeds pool their SCMs per cell; --out keeps the
+per-SCM rows):
 
     OMP_NUM_THREADS=1 python benchmarks/bench_coverage.py --K 5 --scms 12 \
         --sizes 500 2000 10000 100000 --boot-max 0 --boot-max-structured 0 \
-        --seed 2025 31 77 101 --families gaussian --out sandwich-gaussian.csv
+        --seed 1 2 3 4 --families gaussian --out sandwich-gaussian.csv
 
-Coverage clumps by SCM (one fit per SCM, its error shared by all its queries: the plain
-sandwich's per-SCM coverage ranged 0.13-1.0 at 2000 rows), so a cell of 12 SCMs is noisy:
-read differences below ~0.1 as noise and pool several seeds (--seed takes several).
+Coverage clumps by SCM (one fit per SCM, its error shared by all its queries), so a cell of
+few SCMs is noisy: pool several seeds (--seed takes several) before reading differences.
 """
 
 from __future__ import annotations
@@ -171,8 +170,8 @@ def paper_tables(
     """The paper's estimator, per interval method: the plain bootstrap, the library's
     bias-aware one (``+bias``: the spread to learners one degree richer less its bootstrap
     noise, :func:`calibrated_bias`), and for comparison the raw spread with the same
-    widening (``+bias-raw``) and the raw spread in quadrature (``+bias-quadrature``, the
-    rule before). One seed per SCM, so all rows share the same resamples."""
+    widening (``+bias-raw``) and the raw spread in quadrature (``+bias-quadrature``). One
+    seed per SCM, so all rows share the same resamples."""
     tables = {}
     for method in dict.fromkeys(name.partition("+")[0] for name in args.paper_methods):
         variants = [name for name in args.paper_methods if name.partition("+")[0] == method]
@@ -208,7 +207,7 @@ def paper_tables(
 
 
 def quadrature(plain: pd.DataFrame, bias: Any, level: float) -> pd.DataFrame:
-    """The former widening rule, each half-width h made √(h² + (z·bias)²), for comparison."""
+    """The quadrature widening, each half-width h made √(h² + (z·bias)²), for comparison."""
     z, est = stats.norm.ppf(0.5 + level / 2), plain["estimate"]
     extra = (z * np.asarray(bias)) ** 2
     return plain.assign(
@@ -262,7 +261,7 @@ def main() -> None:
         help="bootstrap interval methods of the paper's estimator (percentile, basic, "
         "normal); '+bias' is the library's bias-aware interval (misspecification=True), "
         "'+bias-raw' the same widening by the raw degree spread (its noise not subtracted), "
-        "'+bias-quadrature' the raw spread by the former rule √(h² + (z·bias)²)",
+        "'+bias-quadrature' the raw spread added in quadrature, √(h² + (z·bias)²)",
     )
     parser.add_argument(
         "--no-structured", action="store_true", help="skip the structured estimator's rows"

@@ -1,11 +1,10 @@
 """Time of the structured estimator's intervals: analytic sandwich against bootstrap refits.
 
-Issue 7 asks for an analytic interval "fast enough for 10^6 rows per regime". For one SCM of
-the paper's family (K actions, Gaussian noise) and each size, prints side by side, in one
-run: the fit, the model-conditional sandwich (``misspecification=False``), the default
-sandwich (its bias partners: one degree richer, one penalty step lighter; the residual
-specification test), one bootstrap refit on resampled rows and the projected time of
-``--n-boot`` refits, with the bootstrap ÷ default-sandwich ratio. The sandwich columns
+For one SCM of the paper's family (K actions, Gaussian noise) and each size, prints side by
+side, in one run: the fit, the model-conditional sandwich (``misspecification=False``), the
+default sandwich (its bias partners: one degree richer, one penalty step lighter; the
+residual specification test), one bootstrap refit on resampled rows and the projected time
+of ``--n-boot`` refits, with the bootstrap ÷ default-sandwich ratio. The sandwich columns
 start from the fitted model (the fit is the column before); a refit is a whole fit.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_interval_speed.py --sizes 100000 1000000

@@ -1,4 +1,4 @@
-"""Structure-aware estimator vs the paper's estimator vs the joint topline (issue 6).
+"""Structure-aware estimator vs the paper's estimator vs the joint topline.
 
 For SCMs of the paper's family (K=5) and several sizes, prints the relative error
 (RMSE against the exact joint effect ÷ sd of the true effect; mean ± s.e. over SCMs) of

@@ -1,63 +1,32 @@
 """How to split a row budget between observational data and the experiments.
 
 **The paper's estimator.** Ĵ(a) = Σ_j m̂_j(a) − (K−1)·m̂_obs(a) combines K + 1 independently
-fitted regressions. If each regime's fit has variance v_r / n_r at the query (a learner
-of fixed complexity: variance ∝ 1/rows), then
+fitted regressions. If each regime's fit has variance v_r / n_r at the query, then
 
-    Var Ĵ(a) ≈ Σ_j v_j / n_j + (K−1)² v_obs / n_obs.
+    Var Ĵ(a) ≈ Σ_j v_j / n_j + (K−1)² v_obs / n_obs,
 
-Minimising under the budget n_obs + Σ_j n_j = N (Lagrange: v_j / n_j² = λ and
-(K−1)² v_obs / n_obs² = λ) gives n_r ∝ c_r·√v_r with c_obs = K−1 and c_j = 1. With equal
-v_r the observational regime gets K−1 times the rows of each experiment:
-
-    n_obs / N = (K−1) / (2K−1),   N_sint / N_obs = 1 / (K−1).
-
-With a pilot sample the v_r are measured (bootstrap of each regime's learner at joint
+and minimising under the budget n_obs + Σ_j n_j = N gives n_r ∝ c_r·√v_r with c_obs = K−1
+and c_j = 1. With equal v_r: n_obs / N = (K−1) / (2K−1), i.e. N_sint / N_obs = 1 / (K−1).
+With a pilot sample the v_r are estimated (bootstrap of each regime's learner at joint
 queries) and the weighted rule is used.
 
-**The structure-aware estimator**: N_sint / N_obs = c/√(K−1) with c = 1.7, i.e.
-n_obs / N = √(K−1) / (√(K−1) + c·K). It fits Ĵ = Σ_k φ̂_k, where the observational rows
-inform the K−1 nuisance terms of the other actions (ψ_k, the confounding of each action)
-rather than one regression multiplied by K−1. If those K−1 errors are roughly uncorrelated,
-the observational rows enter as (K−1)·v_obs / n_obs instead of (K−1)²·v_obs / n_obs, and the
-Lagrange condition above gives N_sint / N_obs ∝ 1/√(K−1). The constant is not derived: the
-experiments' rows also inform the ψ terms of the actions they leave alone, which favours
-them. It was measured (benchmarks/bench_allocation.py, SCMs of the paper's family,
-N_tot = (K+1)·n, the paper's 8-point grid, "fitted optimum" = the minimum of a quadratic in
-log ratio through the 5 grid points around the best mean error). On 400 SCMs per cell
-(seed 21; K = 2, 3, 5; n = 500, 2000, 5000, 10^4) the fitted optimum times √(K−1) was
-1.33–2.39 in the 12 cells, with no trend in n (K = 2: 2.06, 1.96, 1.58, 1.34; K = 3: 2.39,
-1.47, 1.59, 1.33; K = 5: 1.68, 1.63, 1.46, 1.76), geometric mean 1.66, hence c = 1.7.
-(Earlier runs on 40–120 SCMs had suggested c = 1 and an optimum moving with n: noise.)
-Validated on 400 fresh SCMs per cell (seed 23), the advice's mean error was 0.96–1.044×
-the best grid point's in all 12 cells; it ranked among the two best of the eight grid
-points (⌈20 %⌉ of the grid) in 7 of them, and on average 1.0 grid point (12.5 % of the grid)
-was better. The error is flat near the optimum (the two best grid points within 1–3 %),
-and the grid's own minimum is a minimum of eight noisy means, so a rule sitting at the
-true optimum still misses the best two in some cells (misses: 0.8–2.3 paired standard
-errors). Against the two grid points that were best on seed 21 (not chosen on seed 23's
-noise) it was at least as good in 10 of 12 cells (misses: 0.3 and 0.4 paired SE). The two
-pilot-based alternatives below did worse on the runs that chose c = 1.
+**The structure-aware estimator**: N_sint / N_obs = c/√(K−1) (``STRUCTURED_C``). Its
+observational rows inform the K−1 roughly uncorrelated nuisance terms ψ_k rather than one
+regression multiplied by K−1, so they enter as (K−1)·v_obs / n_obs, which gives the
+1/√(K−1) scaling. The constant c is empirical, not derived: the experiments' rows also
+inform the ψ terms of the actions they leave alone, which favours them.
 
-**Any other estimator** (``how="simulation"``): simulation from a pilot fit. Each regime r
-is re-sampled at its allocated size from the pilot (actions resampled, outcome = the pilot's
-fitted regime mean Ê[Y | regime r, a] plus a resampled pilot residual), the estimator is
-refitted (structure learning and model choice included), and its error against the pilot's
-own joint effect is averaged over ``n_sim`` simulations with common random numbers. The
-advice stays at the analytic ratio (above) unless a split beats it by more than one paired
-standard error of the simulation (taking the noisy minimum landed on costly extreme splits).
-For the structured estimator (measured with the former prior 1/(K−1), n = 2000): 1.00×
-(K = 2) and 1.02× (K = 5) the best grid point's error.
+**Any other estimator** (``how="simulation"``): each regime is re-sampled at its allocated
+size from a pilot fit (actions resampled, outcome = the pilot's fitted regime mean plus a
+resampled pilot residual), the estimator is refitted, and its error against the pilot's
+joint effect is averaged over ``n_sim`` simulations with common random numbers. The advice
+stays at the analytic ratio unless a split beats it by more than one paired standard error.
 
-**The structure-aware estimator, analytically** (``how="sandwich"``): it fits one ridge on
-the pooled rows, so its variance at an allocation (n_r) is the sandwich A⁻¹ M A⁻¹ with
-A = Σ_r n_r G_r and M = Σ_r n_r H_r, where G_r = E_r[w wᵀ] and H_r = Cov_r(e·w) are per-row
-moments measured on a pilot fit (``intervals.regime_moments``); no refits. It predicts the
-variance ratio between allocations (tests), but it ignores structure learning, the degree
-choice and the bias, which dominate the error at these sizes: the joint effect's φ terms are
-fitted from the experiments alone, so it pushes the observational share towards zero
-(advised N_sint/N_obs ≈ 20 on fig2b-style runs, error 1.3–1.7× the best split's on 10
-SCMs).
+**The structure-aware estimator, analytically** (``how="sandwich"``): its variance at an
+allocation (n_r) is the sandwich A⁻¹ M A⁻¹ with A = Σ_r n_r G_r and M = Σ_r n_r H_r, from
+per-row moments of a pilot fit (``intervals.regime_moments``); no refits. It ignores
+structure learning, the degree choice and the bias, and so pushes the observational share
+towards zero; prefer the analytic rule.
 """
 
 from __future__ import annotations
@@ -134,6 +103,9 @@ def recommend_allocation(
 ) -> Allocation:
     """Split ``budget`` rows into observational rows and K equal experiments.
 
+    Use it to plan how many observational and how many rows per experiment to collect for a
+    fixed total; with a pilot sample of every regime the advice adapts to the data.
+
     Parameters
     ----------
     K : int
@@ -158,15 +130,15 @@ def recommend_allocation(
     outcome : str, default="Y"
     how : {"auto", "analytic", "sandwich", "simulation"}, default="auto"
         - "analytic": a closed form, no pilot needed: N_sint / N_obs = 1.7/√(K−1) for the
-          structured estimator (measured constant), the paper's 1/(K−1) for any other.
+          structured estimator (an empirical constant), the paper's 1/(K−1) for any other.
         - "simulation": refits on data simulated from the pilot fit (``len(grid)·n_sim``
           fits at the budget's size), staying at the analytic ratio unless a split is
           clearly better.
         - "sandwich": ``StructuredEstimator`` only, its analytic variance from the pilot's
           moments (no refits; blind to structure learning and bias: not recommended).
         - "auto": the paper's estimator: "analytic", or with a pilot the rule weighted by
-          the measured per-regime variances; the structured estimator: "analytic" (it
-          validated best, see the module docstring); any other: "simulation".
+          the estimated per-regime variances; the structured estimator: "analytic"; any
+          other: "simulation".
 
     Returns
     -------
@@ -215,16 +187,11 @@ def recommend_allocation(
 
 
 def _closest_within_noise(ratios: np.ndarray, per_sim: np.ndarray, prior: float) -> int:
-    """Among the grid points whose simulated error is within one paired standard error of
-    the best one's, the one closest to ``prior`` (on a log scale).
+    """Among the grid points whose simulated error is within one paired standard error of the
+    best one's, the one closest to ``prior`` (the analytic ratio, on a log scale).
 
-    ``prior`` is the analytic rule's ratio (1.7/√(K−1) for the structured estimator, 1/(K−1)
-    for others): the simulation moves the advice away from it only where it finds a clearly
-    better split. The simulated errors of neighbouring splits often differ by less than
-    their noise (the structured estimator's error is flat over N_sint/N_obs ≈ 0.2–2);
-    taking the noisy minimum then lands on extreme splits, which cost the most when the
-    pilot misleads (benchmarks/bench_allocation.py).
-    """
+    Neighbouring splits' simulated errors often differ by less than their noise; the noisy
+    minimum would then land on extreme splits, which cost the most when the pilot misleads."""
     mean = per_sim.mean(axis=1)
     best = int(np.argmin(mean))
     with np.errstate(invalid="ignore"):
@@ -255,7 +222,7 @@ def split(K: int, budget: int, ratio: float) -> tuple[int, int]:
     return budget - K * n_exp, n_exp
 
 
-#: c of the structured rule N_sint / N_obs = c/√(K−1): measured, not derived (module docstring).
+#: c of the structured rule N_sint / N_obs = c/√(K−1): empirical, not derived (module docstring).
 STRUCTURED_C = 1.7
 
 

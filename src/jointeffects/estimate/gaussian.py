@@ -59,7 +59,8 @@ class GaussianNoiseJointEstimator(RegimeEstimator):
     **additive** over the actions (or blocks), each confounder shared by one action (block)
     and Y only; any noise distribution, any nonlinear f_k(A_k, C_k) including
     action–confounder interactions, discrete actions, and no DAG needed. Where one holds and
-    the other fails, that one wins (``benchmarks/bench_prior_method.py``).
+    the other fails, that one wins. Use it when its assumptions are known to hold, or as the
+    comparison method of the paper.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Additive projection of any joint-effect estimate (issue 6, item 3).
+"""Additive projection of any joint-effect estimate.
 
 Under the paper's assumptions the true joint effect is additive over the experiments'
 blocks: E[Y | do(a)] = Σ_B φ_B(a_B). An estimate that is not additive by construction (the

@@ -1,4 +1,4 @@
-"""Model files: fitted estimators as schema-versioned JSON (``jointeffects.model/4``), never pickle.
+"""Model files: fitted estimators as schema-versioned JSON (``jointeffects.model/6``), never pickle.
 
 A file holds the action names, the outcome, the regimes with their row counts, the
 estimator's kind and hyper-parameters, every learner's coefficients and input scaling (all a

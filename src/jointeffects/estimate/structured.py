@@ -8,7 +8,7 @@ with R_u = 1 where unit u (an experiment's block) is intervened (Lemma 2 of the 
 term of an intervened unit becomes E_C[f_u(a_u, C_u)], the others are unchanged). The joint
 effect is c + Σ_u φ_u(a_u): additive by construction. The paper's estimator instead fits a
 full K-variate model per regime and recovers the joint effect as a difference of large
-terms; using the structure cuts the variance by an order of magnitude (benchmarks/).
+terms; using the structure lowers the variance.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ class StructuredEstimator(RegimeEstimator):
     alphas : sequence of float, default=logspace(-14, 0, 15)
         Candidate ridge penalties *per row*: the penalty on the standardised coefficients is
         ``alpha · n_train``, so the grid keeps its meaning at every sample size. The gated
-        design is nearly collinear, so even 10^-8 per row is a real penalty at 5·10^4 rows
-        per regime; the grid reaches 10^-14 so that CV can drop it.
+        design is nearly collinear, so even tiny penalties per row bite on large regimes;
+        the grid reaches 10^-14 so that CV can drop the penalty.
     cv : int, default=3
         Folds for choosing degree and alpha (rows assigned at random within each regime).
     dag : mapping, optional

@@ -12,25 +12,21 @@ in closed form when the mechanism is affine in its noise, A_k = h(a_<k, c) + s(a
 p(a_k | ·) = p_V((a_k − h)/s) / |s|.
 
 The estimate is the self-normalised importance-sampling mean; its standard error is the
-usual delta-method one. Both are approximate (the estimator is biased at O(1/n_mc)): on a
-block of five actions sharing Gaussian confounders (``sample_interaction_scm``, action noise
-std 0.1 against 0.5 for the confounders; a median effective sample of 2 500 of 10^5 draws)
-the root mean square error over 200 queries was 0.0062 with 10^5 draws and 0.0024 with 10^6,
-about three times the reported standard error (likely from the queries whose observed
-actions leave few draws with weight; not verified), while the spread over repeated draws
-matched that standard error at the median query. A block that is *linear-Gaussian in its
-confounders* is therefore computed in closed form (standard error 0): every C_j Gaussian,
-every observed action's mechanism h + s·V with Gaussian V, s free of the confounders and h of
-total degree at most 1 in them, and the outcome term f_B of total degree at most 1 in them.
+usual delta-method one. Both are approximate: the estimator is biased at O(1/n_mc), and the
+standard error can understate the error where the observed actions leave few draws with
+weight. Two kinds of block are therefore computed without sampling (standard error 0).
+
+A block that is *linear-Gaussian in its confounders* is computed in closed form: every C_j
+Gaussian, every observed action's mechanism h + s·V with Gaussian V, s free of the
+confounders and h of total degree at most 1 in them, and the outcome term f_B of total
+degree at most 1 in them.
 Then, given the actions, the residuals a_k − h(a, 0) − s·E[V] are L·C + noise with L and
 the noise's covariance known, E[C | ·] is the Gaussian regression formula, and
 E[f_B] = f_B(a, E[C | ·]). A block with a single confounder (every block of the paper's
-family) is integrated numerically over it instead: the same posterior on a grid of 10^5
-midpoints over its support (a uniform's, else mean ± 12 standard deviations), standard error
-0. On the paper's family sampling with 10^5 draws had put 1 % of the queries of a logistic
-SCM off by up to 0.13 (rms 0.013), while the quadrature was within 1.2-3.1 standard errors
-of sampling with 10^6 draws (200 queries each of three SCMs, uniform, logistic, Gaussian).
-Importance sampling remains for blocks of several confounders that are not linear-Gaussian.
+family) is integrated numerically over it: the same posterior on a grid of
+``_QUADRATURE_NODES`` midpoints over its support (a uniform's, else mean ± 12 standard
+deviations). Importance sampling remains for blocks of several confounders that are not
+linear-Gaussian.
 """
 
 from __future__ import annotations

@@ -147,7 +147,8 @@ class AdditiveSCM:
     ) -> Iterator[pd.DataFrame]:
         """Stream ``n`` rows of a regime in DataFrames of at most ``chunk_size`` rows.
 
-        Only one internal block of rows is held at a time, so 10^7 rows can be streamed.
+        Only one internal block of rows is held at a time, so samples far larger than memory
+        can be streamed.
         Chunk indices continue each other, so ``pd.concat`` of all chunks equals
         :meth:`sample` with the same arguments. Arguments are checked and ``rng`` is used
         when this is called, not when the first chunk is requested.
