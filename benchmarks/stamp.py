@@ -1,0 +1,60 @@
+"""Result files of the benchmark scripts, stamped with the command, commit and date.
+
+Each script calls :func:`write_result` once with its tables; the file goes to
+``benchmarks/results/<name>.json`` (written atomically) and the docs' validation pages quote it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def stamp() -> dict[str, Any]:
+    """The command line, git commit (with a ``+dirty`` mark), UTC date and machine."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, check=True
+            )
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+        return out.stdout.strip()
+
+    commit = git("rev-parse", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--untracked-files=no"):
+        commit += "+dirty"
+    return {
+        "command": shlex.join(["python", *sys.argv]),
+        "commit": commit,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+    }
+
+
+def write_result(name: str, payload: dict[str, Any]) -> Path:
+    """Write ``{"stamp": ..., **payload}`` to ``benchmarks/results/<name>.json`` atomically."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    target = RESULTS / f"{name}.json"
+    text = json.dumps({"stamp": stamp(), **payload}, indent=2, sort_keys=False) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=RESULTS, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return target
