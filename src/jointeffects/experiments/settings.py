@@ -6,7 +6,7 @@ regime; as in the paper each dataset is split 80 % / 20 % into training and test
 every method is evaluated on the test part of the joint-intervention data.
 
 Scales: ``paper`` is Appendix E's protocol, ``quick`` keeps each figure's shape with fewer
-rows and SCMs (``reproduce fig2a`` takes about a minute on 2 cores), ``tiny`` is a
+rows and SCMs (``reproduce fig2a`` runs in well under a minute on 2 cores), ``tiny`` is a
 seconds-long smoke test used by the test suite.
 """
 
