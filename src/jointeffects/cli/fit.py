@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
-from jointeffects.cli.io import out_option, read_table, regime_files
+from jointeffects.cli.io import data_inputs, out_option, read_table, regime_files
+from jointeffects.cli.paths import check_outputs
+from jointeffects.cli.sizes import check_memory, design_bytes, n_monomials
 from jointeffects.errors import DataError
 
 ESTIMATORS = ("paper", "structured", "observational", "pooled")
@@ -112,6 +114,18 @@ def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
     return lines
 
 
+def _check_design(estimator: str, n_actions: int, n_regimes: int, degree: int, cv: int) -> None:
+    """Refuse a polynomial design too large for memory before fitting anything."""
+    n_fits = n_regimes if estimator == "paper" else 1  # the others fit one pooled design
+    need = design_bytes(n_actions, degree, cv, n_fits)
+    check_memory(
+        need,
+        f"a degree-{degree} design on {n_actions} actions ({n_monomials(n_actions, degree)} "
+        f"columns, {n_fits} fit(s))",
+        "lower --degree, or fit fewer actions (drop columns that are not actions)",
+    )
+
+
 @click.command()
 @click.option("--outcome", required=True, help="Outcome column, e.g. sales.")
 @click.option(
@@ -184,12 +198,15 @@ def fit(
     from jointeffects.estimate.diagnostics import additivity_check, support_diagnostics
     from jointeffects.estimate.serialize import fit_uncertainty, save_model
 
-    if not out.parent.is_dir():  # fail before the fit, not after it
-        raise DataError(f"cannot write '{out}': folder '{out.parent}' does not exist")
+    check_outputs(  # fail before the fit, not after it
+        [("--out", out, "model")],
+        data_inputs(data, "--data") + data_inputs(validate_with, "--validate-with"),
+    )
     held_files = regime_files(validate_with, "", "--validate-with")
     regimes = as_regime_data(
         _read_regimes(data, regime_col), outcome=outcome, regime_col=regime_col
     )
+    _check_design(estimator, len(regimes.actions), len(regimes.regimes), degree, cv)
     est = _estimator(estimator, degree, cv, seed)
     try:
         with np.errstate(all="ignore"):

@@ -16,6 +16,7 @@ from jointeffects.cli.io import (
     save_figure,
     write_table,
 )
+from jointeffects.cli.paths import check_outputs
 from jointeffects.errors import DataError
 
 if TYPE_CHECKING:  # pandas loads on first use: `jointeffects --help` stays fast
@@ -58,6 +59,7 @@ def predict(
     from jointeffects.estimate.diagnostics import extrapolation
     from jointeffects.estimate.serialize import load_model
 
+    check_outputs([("--out", out, "table")], [("--model", model_path), ("--at", at)])
     model = load_model(model_path)
     est = model.estimator
     queries = read_table(at)
@@ -132,6 +134,10 @@ def curves(
     from jointeffects.cli.plots import curves_figure, model_curves
     from jointeffects.estimate.serialize import load_model
 
+    check_outputs(
+        [("--out", out, "figure"), ("--csv", csv_path, "table")],
+        [("--model", model_path), ("--truth", truth)],
+    )
     model = load_model(model_path)
     scm = None if truth is None else read_scm(truth)
     if scm is not None and tuple(scm.actions) != tuple(model.estimator.actions_):

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from jointeffects.cli.io import file_option, out_option, read_scm, write_table, write_text
+from jointeffects.cli.paths import check_outputs
+from jointeffects.cli.sizes import check_memory, table_bytes
 from jointeffects.errors import DataError
+from jointeffects.fileio import atomic_folder
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXAMPLES = ("marketing",)
 
@@ -32,6 +39,22 @@ def _intervened(regime: str, actions: tuple[str, ...]) -> tuple[str, ...]:
     return names
 
 
+def _check_finite(frame: pd.DataFrame, scm_path: Path) -> None:
+    """Refuse samples that overflowed (huge coefficients or powers in the spec)."""
+    import numpy as np
+
+    for column in frame.columns:
+        values = frame[column].to_numpy()
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise DataError(
+                f"the SCM spec '{scm_path}' makes variable '{column}' overflow to "
+                f"{values[row]} (row {row + 1}): its coefficients or powers are too large for "
+                "floating point; scale the spec down"
+            )
+
+
 @click.command()
 @file_option(
     "--scm", "scm_path", help_text="SCM spec (JSON, format jointeffects.scm/1).", required=True
@@ -48,11 +71,21 @@ def _intervened(regime: str, actions: tuple[str, ...]) -> tuple[str, ...]:
 @out_option("Output table (CSV or Parquet).")
 def simulate(scm_path: Path, regime: str, rows: int, seed: int, out: Path) -> None:
     """Draw rows of one regime of a simulated SCM."""
+    import numpy as np
+
     from jointeffects.estimate.data import regime_label
 
+    check_outputs([("--out", out, "table")], [("--scm", scm_path)])
     scm = read_scm(scm_path)
     intervened = _intervened(regime, tuple(scm.actions))
-    frame = scm.sample(rows, intervened, rng=seed)
+    check_memory(
+        table_bytes(rows, 2 * len(scm.actions) + 2),  # actions, outcome and latent draws
+        f"simulate -n {rows}",
+        "draw fewer rows (-n), e.g. in several runs with different --seed",
+    )
+    with np.errstate(all="ignore"):
+        frame = scm.sample(rows, intervened, rng=seed)
+    _check_finite(frame, scm_path)
     write_table(frame, out)
     click.echo(f"wrote {rows} rows of the {regime_label(intervened)} regime to {out}")
 
@@ -80,10 +113,16 @@ def example(name: str, out: Path, rows: int, seed: int) -> None:
 
     if out.exists() and not out.is_dir():
         raise DataError(f"--out '{out}' is a file; give a folder")
-    out.mkdir(parents=True, exist_ok=True)
     scm = marketing_example()
-    seeds = np.random.SeedSequence(seed).spawn(len(scm.actions) + 2)
     n_obs = int(2.5 * rows)
+    total = n_obs + (2 * len(scm.actions) + 1) * rows
+    check_memory(
+        table_bytes(total, 2 * len(scm.actions) + 2),
+        f"example --rows {rows} ({total} rows in all)",
+        "use fewer --rows",
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    seeds = np.random.SeedSequence(seed).spawn(len(scm.actions) + 2)
     files = {"obs.csv": scm.sample(n_obs, (), rng=np.random.default_rng(seeds[0]))}
     for j, action in enumerate(scm.actions):
         files[f"{action}.csv"] = scm.sample(
@@ -92,11 +131,13 @@ def example(name: str, out: Path, rows: int, seed: int) -> None:
     files["joint.csv"] = scm.sample(rows, scm.actions, rng=np.random.default_rng(seeds[-1]))
     queries = marketing_queries()
     files["queries.csv"] = queries
-    write_text(json.dumps(scm.to_dict(), indent=2) + "\n", out / "spec.json")
-    for file, frame in files.items():
-        write_table(frame.round(4), out / file)
-    readme = MARKETING_README.format(n_obs=n_obs, n_exp=rows, n_q=len(queries))
-    write_text(readme, out / "README.md")
+    # built in a temporary folder and moved into place at the end: never half-written
+    with atomic_folder(out) as folder:
+        write_text(json.dumps(scm.to_dict(), indent=2) + "\n", folder / "spec.json")
+        for file, frame in files.items():
+            write_table(frame.round(4), folder / file)
+        readme = MARKETING_README.format(n_obs=n_obs, n_exp=rows, n_q=len(queries))
+        write_text(readme, folder / "README.md")
     click.echo(f"wrote the {name} example to {out}/: spec.json, README.md, " + ", ".join(files))
     click.echo(f"next: cd {out} && jointeffects fit --outcome sales --data obs.csv "
                + " ".join(f"--data {a}={a}.csv" for a in scm.actions)

@@ -37,6 +37,7 @@ from jointeffects.estimate.saved_model import (
     read_uncertainty,
     uncertainty_state,
 )
+from jointeffects.fileio import write_text
 
 __all__ = [
     "FORMAT",
@@ -136,16 +137,16 @@ def save_model(
     uncertainty : Uncertainty, optional
         From :func:`fit_uncertainty`; needed for intervals of the loaded model.
     """
-    text = json.dumps(model_to_dict(est, diagnostics, uncertainty), allow_nan=False)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise DataError(f"cannot write model file '{path}': {exc.strerror}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+        text = json.dumps(model_to_dict(est, diagnostics, uncertainty), allow_nan=False)
+    except DataError:
+        raise
+    except ValueError:  # NaN or infinity: the fit overflowed
+        raise DataError(
+            "the fitted model holds infinite or NaN numbers (the data's values are too large "
+            "or too collinear); rescale the columns or lower the degree"
+        ) from None
+    write_text(text + "\n", path)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -193,14 +194,19 @@ def model_from_dict(payload: Any) -> SavedModel:
             )
         )
     top.obj(_TOP)
-    est = read_estimator(top["estimator"])
-    diagnostics = _read_diagnostics(top["diagnostics"], list(est.actions_))
-    uncertainty = read_uncertainty(top["uncertainty"], est, fmt)
-    if top["checksum"].string() != _checksum(payload):
+    # the checksum first: an edited file is refused before its fields allocate anything
+    try:
+        expected = _checksum(payload)
+    except (ValueError, RecursionError):  # NaN, or nesting too deep to serialise
+        expected = None
+    if top["checksum"].string() != expected:
         raise DataError(
             "model file checksum does not match its content: the file was modified after "
             "'jointeffects fit' wrote it; refit the model"
         )
+    est = read_estimator(top["estimator"])
+    diagnostics = _read_diagnostics(top["diagnostics"], list(est.actions_))
+    uncertainty = read_uncertainty(top["uncertainty"], est, fmt)
     return SavedModel(est, diagnostics, uncertainty, top["package_version"].string())
 
 
@@ -230,4 +236,10 @@ def load_model(path: str | os.PathLike[str]) -> SavedModel:
         raise DataError(
             f"model file '{path}' is not valid JSON (truncated or edited?): {exc}"
         ) from None
+    except RecursionError:
+        raise DataError(
+            f"model file '{path}' nests JSON too deeply to be a model file; refit the model"
+        ) from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise DataError(f"model file '{path}' is not a usable model file: {exc}") from None
     return model_from_dict(payload)

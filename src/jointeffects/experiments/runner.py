@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -66,9 +67,37 @@ def plan(figure: str, scale: str, runs: int | None, seed: int) -> tuple[dict[str
     return config, tasks
 
 
+#: Where a local cluster's dashboard listens: this machine only, any free port. Its pages show
+#: workers, memory and addresses, so exposing it is an explicit choice (``dashboard=``).
+DASHBOARD = "127.0.0.1:0"
+
+_SCHEDULER = re.compile(r"^((tcp|tls|ws|wss|ucx|inproc)://)?[A-Za-z0-9_.\-\[\]:]+(:\d{1,5})?/?$")
+
+
+def check_flags(scheduler: str | None, workers: int | None, dashboard: str | None) -> None:
+    """Refuse bad scheduler, worker and dashboard settings before anything touches the disk."""
+    if workers is not None and workers < 1:
+        raise SpecError(f"--workers must be at least 1, got {workers}")
+    if workers is not None and scheduler is not None:
+        raise SpecError("--workers sets up a local cluster; it cannot be used with --scheduler")
+    if scheduler is not None and not _SCHEDULER.match(scheduler.strip()):
+        raise SpecError(
+            f"--scheduler {scheduler!r} is not a Dask scheduler address; give one like "
+            "tcp://10.0.0.5:8786"
+        )
+    if dashboard is not None and not re.fullmatch(r"[A-Za-z0-9_.\-\[\]:]*:\d{1,5}", dashboard):
+        raise SpecError(
+            f"--dashboard {dashboard!r} is not HOST:PORT; e.g. 127.0.0.1:8787, or "
+            "0.0.0.0:8787 to expose it on every interface"
+        )
+
+
 @contextmanager
-def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
-    """A ``distributed.Client``: to ``scheduler`` if given, else to a new LocalCluster."""
+def dask_client(
+    scheduler: str | None, workers: int | None, dashboard: str | None = None
+) -> Iterator[Any]:
+    """A ``distributed.Client``: to ``scheduler`` if given, else to a new LocalCluster whose
+    dashboard listens on ``dashboard`` (default :data:`DASHBOARD`, this machine only)."""
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -82,14 +111,13 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
         with client:
             yield client
         return
-    if workers is not None and workers < 1:
-        raise SpecError(f"--workers must be at least 1, got {workers}")
+    check_flags(scheduler, workers, dashboard)
     with (
         LocalCluster(
             n_workers=workers or os.cpu_count() or 1,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=":0",  # any free port: never clash with another cluster
+            dashboard_address=dashboard or DASHBOARD,
             silence_logs=logging.ERROR,
             env=WORKER_ENV,
         ) as cluster,
@@ -108,6 +136,7 @@ def reproduce(
     workers: int | None = None,
     client: Any = None,
     progress: bool = True,
+    dashboard: str | None = None,
 ) -> RunReport:
     """Run (or resume) a figure's tasks and store their rows in ``out/results.sqlite``.
 
@@ -129,6 +158,9 @@ def reproduce(
         Use this client instead (tests share one cluster this way).
     progress : bool, default=True
         Show a progress bar on stderr.
+    dashboard : str, optional
+        ``HOST:PORT`` of the local cluster's dashboard; default :data:`DASHBOARD` (this
+        machine only, a free port).
 
     Returns
     -------
@@ -138,6 +170,9 @@ def reproduce(
 
     started = time.perf_counter()
     config, tasks = plan(figure, scale, runs, seed)
+    check_flags(scheduler, workers, dashboard)
+    if Path(out).exists() and not Path(out).is_dir():
+        raise SpecError(f"--out '{out}' is a file; give a folder for the results store")
     with ResultsStore(out) as store:
         key = store.open_run(config, __version__)
         done = store.finished(key)
@@ -146,7 +181,7 @@ def reproduce(
             if client is not None:
                 _run(client, store, key, todo, len(tasks), progress)
             else:
-                with dask_client(scheduler, workers) as new_client:
+                with dask_client(scheduler, workers, dashboard) as new_client:
                     if progress:
                         print(f"Dask dashboard: {new_client.dashboard_link}", file=sys.stderr)
                     _run(new_client, store, key, todo, len(tasks), progress)

@@ -24,6 +24,9 @@ from jointeffects.errors import StoreError
 
 STORE_NAME = "results.sqlite"
 
+#: Keys every stored run configuration has (see :func:`~jointeffects.experiments.runner.plan`).
+_CONFIG_KEYS = {"figure", "scale", "n_scms", "seed", "methods", "settings"}
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     config_hash TEXT PRIMARY KEY,
@@ -106,8 +109,19 @@ class ResultsStore:
             self._db = sqlite3.connect(self.path, timeout=60)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+        except sqlite3.OperationalError as exc:  # cannot open, locked: not damage
+            raise StoreError(f"cannot use results store {self.path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise self.damaged(str(exc)) from None
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot use results store {self.path}: {exc}") from exc
+
+    def damaged(self, reason: str) -> StoreError:
+        """The error for a store that cannot be read: what is wrong and how to go on."""
+        return StoreError(
+            f"the results store {self.path} is damaged ({reason}); start a new one with "
+            "--out NEWDIR"
+        )
 
     def close(self) -> None:
         """Close the database connection."""
@@ -167,15 +181,32 @@ class ResultsStore:
 
     def runs(self) -> pd.DataFrame:
         """One row per run: hash, figure, config (dict), version, commit, timestamps."""
-        frame = pd.read_sql_query("SELECT * FROM runs ORDER BY created_at, config_hash", self._db)
-        frame["config"] = [json.loads(c) for c in frame["config"]]
+        try:
+            frame = pd.read_sql_query(
+                "SELECT * FROM runs ORDER BY created_at, config_hash", self._db
+            )
+        except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+            raise self.damaged(str(exc)) from None
+        configs = []
+        for key, text in zip(frame["config_hash"], frame["config"], strict=True):
+            try:
+                config = json.loads(text)
+            except (TypeError, ValueError, RecursionError):
+                raise self.damaged(f"run {key}: its config is not JSON") from None
+            if not isinstance(config, dict) or not _CONFIG_KEYS <= set(config):
+                raise self.damaged(f"run {key}: its config lacks {sorted(_CONFIG_KEYS)}")
+            configs.append(config)
+        frame["config"] = configs
         return frame
 
     def results(self, key: str) -> pd.DataFrame:
         """A run's long table: setting (JSON), scm_index, method, metric, value."""
-        return pd.read_sql_query(
-            "SELECT setting, scm_index, method, metric, value FROM results WHERE config_hash = ? "
-            "ORDER BY setting, scm_index, method, metric",
-            self._db,
-            params=(key,),
-        )
+        try:
+            return pd.read_sql_query(
+                "SELECT setting, scm_index, method, metric, value FROM results WHERE "
+                "config_hash = ? ORDER BY setting, scm_index, method, metric",
+                self._db,
+                params=(key,),
+            )
+        except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+            raise self.damaged(str(exc)) from None
