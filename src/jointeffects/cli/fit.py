@@ -192,21 +192,27 @@ def fit(
     out: Path,
 ) -> None:
     """Fit a joint-effect model on observational data plus single-action experiments."""
+    check_outputs(  # fail before the fit, not after it
+        [("--out", out, "model")],
+        data_inputs(data, "--data") + data_inputs(validate_with, "--validate-with"),
+    )
+    held_files = regime_files(validate_with, "", "--validate-with")
+    tables = _read_regimes(data, regime_col)
+    # the size check before the estimators' imports and validation: a refusal is immediate
+    first = tables if regime_col is not None else next(iter(tables.values()))
+    n_actions = len([c for c in first.columns if c not in (outcome, regime_col)])
+    n_regimes = len(tables)
+    if regime_col is not None:
+        n_regimes = first[regime_col].nunique() if regime_col in first else 1
+    _check_design(estimator, n_actions, int(n_regimes), degree, cv)
+
     import numpy as np
 
     from jointeffects.estimate import as_regime_data
     from jointeffects.estimate.diagnostics import additivity_check, support_diagnostics
     from jointeffects.estimate.serialize import fit_uncertainty, save_model
 
-    check_outputs(  # fail before the fit, not after it
-        [("--out", out, "model")],
-        data_inputs(data, "--data") + data_inputs(validate_with, "--validate-with"),
-    )
-    held_files = regime_files(validate_with, "", "--validate-with")
-    regimes = as_regime_data(
-        _read_regimes(data, regime_col), outcome=outcome, regime_col=regime_col
-    )
-    _check_design(estimator, len(regimes.actions), len(regimes.regimes), degree, cv)
+    regimes = as_regime_data(tables, outcome=outcome, regime_col=regime_col)
     est = _estimator(estimator, degree, cv, seed)
     try:
         with np.errstate(all="ignore"):
