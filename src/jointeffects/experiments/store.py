@@ -187,6 +187,8 @@ class ResultsStore:
             )
         except (sqlite3.Error, pd.errors.DatabaseError) as exc:
             raise self.damaged(str(exc)) from None
+        if not {"config_hash", "config", "package_version", "git_commit"} <= set(frame.columns):
+            raise self.damaged("its runs table lacks columns")
         configs = []
         for key, text in zip(frame["config_hash"], frame["config"], strict=True):
             try:
