@@ -163,3 +163,13 @@ def test_every_write_in_the_package_goes_through_the_atomic_helper():
                 if not code.lstrip().startswith("def "):
                     offenders.append(f"{path.relative_to(SRC)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_results_figures_and_csv_on_a_full_disk(tmp_path, monkeypatch):
+    from test_output_paths import _store
+
+    folder = _store(tmp_path / "store")
+    monkeypatch.setattr(os, "replace", _fail_with(errno.ENOSPC))
+    refused(["results", folder], r"cannot write '.*\.png': No space left on device", tmp_path)
+    refused(["results", folder, "--no-figures", "--csv", tmp_path / "s.csv"],
+            r"cannot write '.*s\.csv': No space left", tmp_path)  # fmt: skip

@@ -28,6 +28,8 @@ def _intervened(regime: str, actions: tuple[str, ...]) -> tuple[str, ...]:
     if regime.strip().lower() == "all":
         return actions
     names = parse_regime_key(regime)
+    if len(set(names)) != len(names):
+        raise DataError(f"--regime '{regime}' names an action twice; name each action once")
     for name in names:
         if name not in actions:
             close = difflib.get_close_matches(name, actions, n=1)

@@ -136,19 +136,24 @@ class ResultsStore:
     def open_run(self, config: dict[str, Any], package_version: str) -> str:
         """Register a run (or find the same configuration's earlier run); return its hash."""
         key = config_hash(config)
-        with self._db:
-            self._db.execute(
-                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key,
-                    config["figure"],
-                    json.dumps(config, sort_keys=True),
-                    package_version,
-                    git_commit(),
-                    _now(),
-                    _now(),
-                ),
-            )
+        try:
+            with self._db:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        key,
+                        config["figure"],
+                        json.dumps(config, sort_keys=True),
+                        package_version,
+                        git_commit(),
+                        _now(),
+                        _now(),
+                    ),
+                )
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot write to the results store {self.path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise self.damaged(str(exc)) from None
         return key
 
     def finished(self, key: str) -> dict[tuple[str, int], str]:
@@ -168,6 +173,23 @@ class ResultsStore:
         seconds: float,
     ) -> None:
         """Commit one task's metric rows and its completion mark in one transaction."""
+        try:
+            self._write_task(key, figure, setting, scm_index, rows, seconds)
+        except sqlite3.Error as exc:  # e.g. a full disk: the transaction is rolled back
+            raise StoreError(
+                f"cannot write to the results store {self.path}: {exc}; the finished tasks are "
+                "kept: free space (or fix the folder) and rerun to resume"
+            ) from None
+
+    def _write_task(
+        self,
+        key: str,
+        figure: str,
+        setting: str,
+        scm_index: int,
+        rows: Iterable[tuple[str, str, float]],
+        seconds: float,
+    ) -> None:
         with self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
