@@ -31,6 +31,10 @@ WORKER_ENV = {
 }
 
 
+#: Most tasks one run may plan (each is a full simulation and fit of one SCM).
+MAX_TASKS = 100_000
+
+
 @dataclass(frozen=True)
 class RunReport:
     """What :func:`reproduce` did: the run's hash and task counts."""
@@ -50,6 +54,11 @@ def plan(figure: str, scale: str, runs: int | None, seed: int) -> tuple[dict[str
     if runs is not None and runs < 1:
         raise SpecError(f"--runs must be at least 1, got {runs}")
     chosen = spec.scales[scale]
+    if runs is not None and runs * len(chosen.settings) > MAX_TASKS:
+        raise SpecError(
+            f"--runs {runs} makes {runs * len(chosen.settings)} tasks, more than {MAX_TASKS}; "
+            "use fewer runs"
+        )
     n_scms = chosen.n_scms if runs is None else runs
     config = {
         "figure": spec.name,
@@ -78,6 +87,12 @@ def check_flags(scheduler: str | None, workers: int | None, dashboard: str | Non
     """Refuse bad scheduler, worker and dashboard settings before anything touches the disk."""
     if workers is not None and workers < 1:
         raise SpecError(f"--workers must be at least 1, got {workers}")
+    cores = os.cpu_count() or 1
+    if workers is not None and workers > 4 * cores:
+        raise SpecError(
+            f"--workers {workers} is more than 4 per core on this {cores}-core machine; use at "
+            f"most {4 * cores}, or --scheduler for a larger cluster"
+        )
     if workers is not None and scheduler is not None:
         raise SpecError("--workers sets up a local cluster; it cannot be used with --scheduler")
     if scheduler is not None and not _SCHEDULER.match(scheduler.strip()):
