@@ -106,8 +106,12 @@ def _term(spec):
     ("edit", "match"),
     [
         (lambda s: _term(s).__setitem__("coef", 1e308), r"variable '.*' overflow"),
-        (lambda s: _term(s)["powers"].__setitem__(next(iter(_term(s)["powers"])), 100000),
+        (lambda s: _term(s)["powers"].__setitem__(next(iter(_term(s)["powers"])), 1000),
          r"variable '.*' overflow"),
+        (lambda s: _term(s)["powers"].__setitem__(next(iter(_term(s)["powers"])), 100000),
+         r"powers\..*: 100000 is too large; powers are at most 1000"),
+        (lambda s: _term(s)["powers"].__setitem__(next(iter(_term(s)["powers"])), 10**30),
+         r"is too large; powers are at most 1000"),
         (lambda s: _term(s).__setitem__("coef", 10**400), r"coef: 1000.* is not a finite number"),
     ],
 )  # fmt: skip
@@ -131,3 +135,17 @@ def test_data_values_that_would_overflow_are_refused_with_column_and_row(work, v
             re.escape(f"column 'sales' has {value:.3g} in data row {row}") + ".*rescale",
             work)  # fmt: skip
     assert np.isfinite(1e100 * 1e100)  # the limit leaves room for squares of the data
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["simulate", "--scm", "SPEC", "--out", "s.csv"],
+        ["example", "marketing", "--out", "ex2"],
+        ["reproduce", "fig2a", "--out", "r", "--no-progress"],
+    ],
+)
+def test_negative_seeds_are_refused(work, command, monkeypatch):
+    monkeypatch.chdir(work)
+    args = [str(work / "spec.json") if a == "SPEC" else a for a in command]
+    refused([*args, "--seed", "-1"], r"--seed.*-1 is not in the range x>=0", work)

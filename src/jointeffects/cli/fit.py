@@ -177,7 +177,13 @@ def _check_design(estimator: str, n_actions: int, n_regimes: int, degree: int, c
     help="Held-out joint or block experiment (not used for fitting): reports how well the "
     "additive prediction matches it. Without REGIME= the file is the joint experiment.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of CV and bootstrap.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of CV and bootstrap.",
+)
 @out_option("Model file to write (JSON).")
 def fit(
     outcome: str,

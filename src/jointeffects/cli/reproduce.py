@@ -68,7 +68,13 @@ def _scale_help() -> str:
     "port, this machine only]. Its pages show workers, memory and addresses: expose it to "
     "the network only on purpose, e.g. --dashboard 0.0.0.0:8787.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Root seed of all tasks.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Root seed of all tasks.",
+)
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
 def reproduce(
     figure: str,

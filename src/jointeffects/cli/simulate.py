@@ -69,7 +69,9 @@ def _check_finite(frame: pd.DataFrame, scm_path: Path) -> None:
 )
 @click.option("-n", "rows", type=click.IntRange(1), default=10_000, show_default=True,
               help="Rows to draw.")  # fmt: skip
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
+)
 @out_option("Output table (CSV or Parquet).")
 def simulate(scm_path: Path, regime: str, rows: int, seed: int, out: Path) -> None:
     """Draw rows of one regime of a simulated SCM."""
@@ -102,7 +104,9 @@ def simulate(scm_path: Path, regime: str, rows: int, seed: int, out: Path) -> No
 )
 @click.option("--rows", type=click.IntRange(100), default=2000, show_default=True,
               help="Rows per experiment (the observational file: 2.5 times as many).")  # fmt: skip
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
+)
 def example(name: str, out: Path, rows: int, seed: int) -> None:
     """Write a documented example dataset: its SCM, regime files, queries and a README."""
     import numpy as np

@@ -139,8 +139,8 @@ def read_estimator(f: Field) -> Any:
             f.obj(_COMMON)  # names what is missing
         raise f["kind"].bad(f"one of {list(KINDS)}")
     actions = f["actions"].strings()
-    if not actions or len(set(actions)) != len(actions):
-        raise f["actions"].bad("distinct action names")
+    if not actions or len(set(actions)) != len(actions) or any("+" in a for a in actions):
+        raise f["actions"].bad("distinct action names without '+'")
     est: Any
     if kind == "StructuredEstimator":
         est = _read_structured(f, actions)

@@ -29,6 +29,9 @@ _ALL_KEYS = (
     "action_mechanisms",
     "interventions",
 )
+#: Largest power of a term: beyond it a sample overflows for any value away from 0 and 1.
+MAX_POWER = 1000
+
 _VARIABLE = re.compile(r"^([AC])(0|[1-9][0-9]*)$")
 
 
@@ -210,6 +213,10 @@ def _terms(terms: Any, where: str) -> list[dict[str, Any]]:
                 raise SpecError(f"{here}.powers: {exc}") from None
             if isinstance(p, bool) or not isinstance(p, int) or p < 0:
                 raise SpecError(f"{here}.powers.{v}: {p!r} is not a non-negative integer")
+            if p > MAX_POWER:
+                raise SpecError(
+                    f"{here}.powers.{v}: {p} is too large; powers are at most {MAX_POWER}"
+                )
             clean[v] = int(p)
         out.append({"coef": coef, "powers": clean})
     return out
