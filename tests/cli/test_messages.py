@@ -24,6 +24,7 @@ CSV = table().to_csv(index=False)
         (b"sep=;\n" + CSV.replace(",", ";").encode(), r"Excel's 'sep=;' line: the delimiter"),
         (CSV.replace("search", "tv", 1).encode(), r"duplicate column name\(s\) \['tv'\]"),
         (table().to_csv().encode(), r"column 'Unnamed: 0' is a pandas index column.*index=False"),
+        (CSV.replace("search", "", 1).encode(), r"column 2 has no name in the header"),
         (gzip.compress(CSV.encode()), "is gzip-compressed; decompress it"),
         (b"\x00\x01\x02binary\xff" * 50, "holds binary data, not CSV text"),
         ("tv,search,sales\n1,2,3\n".encode("utf-16"), r"binary data|not UTF-8"),
@@ -99,3 +100,11 @@ def test_a_store_that_is_not_a_database(tmp_path):
     (tmp_path / "store").mkdir()
     (tmp_path / "store" / "results.sqlite").write_text("garbage, not sqlite\n" * 100)
     refused(["results", tmp_path / "store"], "is damaged.*--out NEWDIR", tmp_path)
+
+
+def test_a_huge_model_file_is_refused_before_reading(work, monkeypatch):
+    from jointeffects.estimate import serialize
+
+    monkeypatch.setattr(serialize, "MAX_FILE_BYTES", 1000)
+    refused(["report", "--model", work / "model.json", "--out", work / "r.html"],
+            r"model file .* is 0\.0 GiB, larger than any model file", work)  # fmt: skip

@@ -122,10 +122,15 @@ def _check_names(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
             f"'{path}': duplicate column name(s) {repeated}; rename or drop the repeated column(s)"
         )
     unnamed = [n for n in names if n.startswith("Unnamed: ") or n == "__index_level_0__"]
-    if unnamed:
+    if unnamed and names.index(unnamed[0]) == 0:
         raise DataError(
             f"'{path}': column {unnamed[0]!r} is a pandas index column (written without a "
             "name); drop it, or write the file with index=False"
+        )
+    if unnamed:
+        raise DataError(
+            f"'{path}': column {names.index(unnamed[0]) + 1} has no name in the header "
+            f"(pandas calls it {unnamed[0]!r}); name it or drop it"
         )
     return frame
 

@@ -65,6 +65,9 @@ __all__ = [
 READABLE = tuple(KEYS_BY_FORMAT)
 FORMAT = READABLE[-1]  # "jointeffects.model/6"
 
+#: Largest model file read: parsing JSON takes several times its size in memory.
+MAX_FILE_BYTES = 2**30
+
 _TOP = ("format", "package_version", "estimator", "diagnostics", "uncertainty", "checksum")
 _DIAGNOSTICS = ("support", "lower", "upper", "reference", "grid", "warnings", "validation")
 
@@ -221,6 +224,12 @@ def load_model(path: str | os.PathLike[str]) -> SavedModel:
     """
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DataError(
+                f"model file '{path}' is {size / 2**30:.1f} GiB, larger than any model file "
+                "'jointeffects fit' writes; check the path"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError(f"model file '{path}' does not exist") from None
