@@ -89,6 +89,11 @@ def test_results_csv_never_overwrites_the_store(tmp_path):
         (["--scheduler", "tcp://10.0.0.5:8786", "--workers", "2"], "cannot be used with"),
         (["--dashboard", "everywhere"], "not HOST:PORT"),
         (["--runs", "0"], "--runs must be at least 1"),
+        pytest.param(
+            ["--scheduler", "tcp://127.0.0.1:9"],
+            "cannot reach the Dask scheduler",
+            marks=pytest.mark.slow,
+        ),  # waits for the connection timeout
         (["--runs", str(10**9)], "tasks, more than 100000"),
         (["--workers", "100000"], "more than 4 per core"),
     ],

@@ -8,7 +8,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -118,7 +118,7 @@ def dask_client(
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="20s")
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # unreachable, or an address Dask cannot parse
             raise SpecError(
                 f"cannot reach the Dask scheduler at {scheduler!r} ({exc}); start one with "
                 "`dask scheduler` and pass the address it prints"
@@ -188,7 +188,13 @@ def reproduce(
     check_flags(scheduler, workers, dashboard)
     if Path(out).exists() and not Path(out).is_dir():
         raise SpecError(f"--out '{out}' is a file; give a folder for the results store")
-    with ResultsStore(out) as store:
+    with ExitStack() as stack:
+        if client is None and scheduler is not None:
+            # reach the scheduler before the store exists: an unreachable one leaves no trace
+            client = stack.enter_context(dask_client(scheduler, None))
+            if progress:
+                print(f"Dask dashboard: {client.dashboard_link}", file=sys.stderr)
+        store = stack.enter_context(ResultsStore(out))
         key = store.open_run(config, __version__)
         done = store.finished(key)
         todo = [t for t in tasks if t.key not in done]
@@ -196,7 +202,7 @@ def reproduce(
             if client is not None:
                 _run(client, store, key, todo, len(tasks), progress)
             else:
-                with dask_client(scheduler, workers, dashboard) as new_client:
+                with dask_client(None, workers, dashboard) as new_client:
                     if progress:
                         print(f"Dask dashboard: {new_client.dashboard_link}", file=sys.stderr)
                     _run(new_client, store, key, todo, len(tasks), progress)
