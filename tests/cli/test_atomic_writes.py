@@ -58,6 +58,7 @@ def test_write_errors_are_one_line_and_leave_everything_as_it_was(
 ):
     (work / "pred.csv").write_text("old predictions\n")  # an existing target stays as it is
     (work / "ex").mkdir()
+    (work / "ex" / "README.md").write_text("# Marketing-mix example (simulated)\n")
     (work / "ex" / "obs.csv").write_text("old example\n")
     args = _commands(work)[command]
     module, name = target.split(".")
@@ -135,7 +136,8 @@ def test_example_never_leaves_a_half_written_folder(tmp_path, monkeypatch):
             tmp_path)  # fmt: skip
     assert list(tmp_path.iterdir()) == []
     (tmp_path / "ex").mkdir()
-    (tmp_path / "ex" / "obs.csv").write_text("mine\n")
+    (tmp_path / "ex" / "README.md").write_text("# Marketing-mix example (simulated)\n")
+    (tmp_path / "ex" / "obs.csv").write_text("an earlier example\n")
     calls.clear()
     refused(["example", "marketing", "--rows", "100", "--out", tmp_path / "ex"], "No space",
             tmp_path)  # fmt: skip

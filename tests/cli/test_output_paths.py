@@ -103,3 +103,20 @@ def test_reproduce_validates_every_flag_before_touching_the_disk(tmp_path, flags
     refused(["reproduce", "fig2a", "--scale", "tiny", "--out", out, "--no-progress", *flags],
             match, tmp_path)  # fmt: skip
     assert not out.exists()
+
+
+def test_example_never_replaces_the_user_s_files(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "obs.csv").write_text("my own data\n")
+    (tmp_path / "data" / "README.md").write_text("my notes\n")
+    refused(["example", "marketing", "--rows", "100", "--out", tmp_path / "data"],
+            r"already holds README\.md, obs\.csv, not written by 'jointeffects example'",
+            tmp_path)  # fmt: skip
+    (tmp_path / "empty").mkdir()
+    assert (
+        run(["example", "marketing", "--rows", "100", "--out", tmp_path / "empty"]).exit_code == 0
+    )
+    again = run(
+        ["example", "marketing", "--rows", "100", "--seed", "1", "--out", tmp_path / "empty"]
+    )
+    assert again.exit_code == 0, again.output  # an earlier example may be replaced

@@ -94,6 +94,24 @@ def simulate(scm_path: Path, regime: str, rows: int, seed: int, out: Path) -> No
     click.echo(f"wrote {rows} rows of the {regime_label(intervened)} regime to {out}")
 
 
+def _check_not_users(out: Path, names: list[str], readme: str) -> None:
+    """Refuse to replace files in ``out`` unless an earlier ``example`` wrote them."""
+    if not out.is_dir():
+        return
+    taken = [name for name in names if (out / name).exists()]
+    if not taken:
+        return
+    try:
+        ours = (out / "README.md").read_text(encoding="utf-8").startswith(readme.split("\n")[0])
+    except (OSError, UnicodeDecodeError):
+        ours = False
+    if not ours:
+        raise DataError(
+            f"--out '{out}' already holds {', '.join(taken)}, not written by 'jointeffects "
+            "example'; give a new or empty folder"
+        )
+
+
 @click.command()
 @click.argument("name", type=click.Choice(EXAMPLES))
 @click.option(
@@ -137,6 +155,7 @@ def example(name: str, out: Path, rows: int, seed: int) -> None:
     files["joint.csv"] = scm.sample(rows, scm.actions, rng=np.random.default_rng(seeds[-1]))
     queries = marketing_queries()
     files["queries.csv"] = queries
+    _check_not_users(out, ["spec.json", "README.md", *files], MARKETING_README)
     # built in a temporary folder and moved into place at the end: never half-written
     with atomic_folder(out) as folder:
         write_text(json.dumps(scm.to_dict(), indent=2) + "\n", folder / "spec.json")
