@@ -78,3 +78,12 @@ def test_estimates_grow_as_expected():
     assert sizes.design_bytes(5, 3, 3, 6) < 50 * 2**20  # the paper's K = 5: small
     assert sizes.available_memory() > 0
     assert sizes.human(1.5 * 2**30) == "1.5 GiB"
+
+
+@pytest.mark.parametrize("name", ["queries.csv", "q.parquet"])
+def test_tables_too_large_for_memory_are_refused_before_parsing(work, monkeypatch, name):
+    if name.endswith(".parquet"):
+        pd.read_csv(work / "queries.csv").to_parquet(work / name)
+    monkeypatch.setattr(sizes, "available_memory", lambda: 100)
+    args = ["predict", "--model", work / "model.json", "--at", work / name, "--out", work / "p.csv"]
+    refused(args, rf"reading '.*{name}' needs about .* split the table", work)

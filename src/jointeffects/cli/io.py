@@ -135,6 +135,23 @@ def _check_names(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame
 
 
+def _check_table_size(path: Path, kind: str) -> None:
+    """Refuse a table whose parsed form cannot fit in memory (a CSV cell is a few bytes of
+    text but 8 in memory, plus the parser's buffers; Parquet states its size)."""
+    from jointeffects.cli.sizes import check_memory
+
+    n_bytes = 2.0 * path.stat().st_size
+    if kind == "parquet":
+        try:
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(path).metadata
+            n_bytes = 2.0 * meta.num_rows * meta.num_columns * 8
+        except Exception:  # unreadable: pandas reports it below
+            return
+    check_memory(n_bytes, f"reading '{path}'", "split the table into smaller files")
+
+
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a CSV or Parquet file (by extension); any failure becomes a one-line DataError."""
     import pandas as pd
@@ -147,6 +164,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise DataError(f"file '{path}' does not exist")
     if kind == "csv":
         _sniff_csv(path)
+    _check_table_size(path, kind)
     try:
         if kind == "csv":
             frame = pd.read_csv(path)

@@ -118,7 +118,8 @@ def _check_not_users(out: Path, names: list[str], readme: str) -> None:
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Folder to write the example into (created if missing).",
+    help="Folder to write the example into (created if missing; an earlier example's files "
+    "are replaced, other files never).",
 )
 @click.option("--rows", type=click.IntRange(100), default=2000, show_default=True,
               help="Rows per experiment (the observational file: 2.5 times as many).")  # fmt: skip
