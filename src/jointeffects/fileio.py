@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -38,30 +39,44 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _stale_patterns(path: Path) -> list[re.Pattern[str]]:
+    """Names of temporary files of writes to ``path``, with the writer's pid as group 1: this
+    module's, and the two schemes used before it (``.<stem>.<pid>.tmp<suffix>`` for tables
+    and figures, ``.<name>.<pid>.tmp`` for model files)."""
+    name, stem, suffix = (re.escape(x) for x in (path.name, path.stem, path.suffix))
+    return [
+        re.compile(rf"^{re.escape(_tmp_prefix(path))}(\d+)-.*\.tmp$"),
+        re.compile(rf"^\.{stem}\.(\d+)\.tmp{suffix}$"),
+        re.compile(rf"^\.{name}\.(\d+)\.tmp$"),
+    ]
+
+
 def remove_stale(path: str | os.PathLike[str]) -> list[Path]:
     """Remove temporary files of earlier writes to ``path`` whose writing process is gone."""
     path = Path(path)
     removed: list[Path] = []
+    patterns = _stale_patterns(path)
     try:
-        candidates = list(path.parent.glob(f"{_glob_escape(_tmp_prefix(path))}*.tmp"))
+        names = [n for n in os.listdir(path.parent or ".") if n.startswith(".")]
     except OSError:
         return removed
-    for tmp in candidates:
-        pid_text = tmp.name[len(_tmp_prefix(path)) :].split("-", 1)[0]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _alive(int(pid_text)):
-            try:
-                if tmp.is_dir():
-                    shutil.rmtree(tmp)
-                else:
-                    tmp.unlink()
-                removed.append(tmp)
-            except OSError:
-                pass  # another cleaner got there first, or no permission: harmless
+    for entry in names:
+        match = next((m for m in (p.match(entry) for p in patterns) if m), None)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        if pid == os.getpid() or _alive(pid):
+            continue
+        tmp = path.parent / entry
+        try:
+            if tmp.is_dir():
+                shutil.rmtree(tmp)
+            else:
+                tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass  # another cleaner got there first, or no permission: harmless
     return removed
-
-
-def _glob_escape(text: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
 def write_error(path: str | os.PathLike[str], exc: OSError) -> OutputError:

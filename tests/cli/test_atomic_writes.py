@@ -102,6 +102,8 @@ def test_temporary_names_are_unique_and_stale_ones_of_dead_writers_are_removed(t
     alive.write_text("in progress")
     other = tmp_path / f".other.csv{fileio.TMP_TAG}{dead}-ghi.tmp"  # another target's
     other.write_text("half")
+    legacy = tmp_path / f".out.{dead}.tmp.csv"  # named as writes before this scheme named them
+    legacy.write_text("half")
     names = set()
     for _ in range(3):
         with fileio.atomic_path(target) as tmp:
@@ -109,7 +111,8 @@ def test_temporary_names_are_unique_and_stale_ones_of_dead_writers_are_removed(t
             assert tmp.parent == tmp_path and tmp.name.startswith(f".out.csv{fileio.TMP_TAG}")
             tmp.write_text("x")
     assert len(names) == 3
-    assert not stale.exists() and alive.exists() and other.exists()
+    assert not stale.exists() and not legacy.exists()
+    assert alive.exists() and other.exists()
 
 
 def test_written_files_get_the_usual_permissions(tmp_path):
