@@ -39,6 +39,9 @@ EDITS = [
      r"learner\.v' must be finite numbers .* shape"),
     (lambda p: p.__setitem__("extra", 1), r"top level has unknown key\(s\) \['extra'\]"),
     (lambda p: p["diagnostics"]["lower"].__setitem__("tv", 1e200), r"diagnostics\.lower\.tv"),
+    (lambda p: _learner(p)["scale"].__setitem__(0, 1e-300), r"scale' must be input scales whose"),
+    (lambda p: p["diagnostics"]["support"][0].__setitem__("action", "x"),
+     r"support' must be rows for exactly the actions"),
 ]  # fmt: skip
 
 
@@ -149,3 +152,9 @@ def test_negative_seeds_are_refused(work, command, monkeypatch):
     monkeypatch.chdir(work)
     args = [str(work / "spec.json") if a == "SPEC" else a for a in command]
     refused([*args, "--seed", "-1"], r"--seed.*-1 is not in the range x>=0", work)
+
+
+def test_predictions_that_overflow_are_refused(work):
+    (work / "far.csv").write_text("tv,search\n0,0\n1e200,1\n")
+    args = ["predict", "--model", work / "model.json", "--at", work / "far.csv"]
+    refused([*args, "--out", work / "p.csv"], r"prediction for row 2 of '.*far\.csv'", work)

@@ -74,6 +74,7 @@ def predict(
     result = queries[list(est.actions_)].reset_index(drop=True)
     result = result.join(table)
     result["extrapolation"] = flags
+    _check_finite(result, at)
     write_table(result, out)
     what = (
         "joint effect E[{0} | do({1})]" if names is None else "E[{0} | do({1}), others observed]"
@@ -90,6 +91,21 @@ def predict(
     if interval is not None:
         _echo_untrusted(result)
     click.echo(f"wrote {out}")
+
+
+def _check_finite(table: pd.DataFrame, at: Path) -> None:
+    """Refuse to write predictions or bounds that overflowed."""
+    import numpy as np
+
+    for column in ("prediction", "lower", "upper"):
+        if column in table:
+            bad = ~np.isfinite(table[column].to_numpy(dtype=float))
+            if bad.any():
+                row = int(np.argmax(bad))
+                raise DataError(
+                    f"the {column} for row {row + 1} of '{at}' is not finite: the query lies "
+                    "far outside the data's range (or the model file was edited); drop that row"
+                )
 
 
 def _echo_untrusted(table: pd.DataFrame) -> None:

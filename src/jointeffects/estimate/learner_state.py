@@ -88,9 +88,16 @@ def read_learner(f: Field, n_features: int) -> PolynomialRidgeCV:
     learner._b = f["b"].number()
     learner.alpha_ = f["alpha"].number(positive=True)
     learner.cv_scores_ = f["cv_scores"].array((len(alphas),))
-    T, t0 = binomial_map(template.powers, template.center, template.scale)
-    learner.coef_ = np.linalg.solve(T.T, learner._v)
-    learner.intercept_ = learner._b - float(t0 @ learner.coef_)
+    try:
+        with np.errstate(all="ignore"):
+            T, t0 = binomial_map(template.powers, template.center, template.scale)
+            learner.coef_ = np.linalg.solve(T.T, learner._v)
+            learner.intercept_ = learner._b - float(t0 @ learner.coef_)
+        ok = bool(np.all(np.isfinite(learner.coef_))) and np.isfinite(learner.intercept_)
+    except np.linalg.LinAlgError:
+        ok = False
+    if not ok:  # e.g. a scale of 1e-300: positive, but no fit produces it
+        raise f["scale"].bad("input scales whose coefficients are finite")
     learner.powers_ = template.powers
     learner.n_features_in_ = n_features
     return learner

@@ -169,8 +169,11 @@ def _read_diagnostics(f: Field, actions: list[str]) -> Diagnostics:
     keys = tuple(actions)
     grid = {a: tuple(f["grid"][a].array((2,)).tolist()) for a in f["grid"].obj(keys).value}
     validation = f["validation"]
+    support = _frame(f["support"], (*SUPPORT_COLUMNS, "overlap"))
+    if sorted(set(support["action"])) != sorted(actions):
+        raise f["support"].bad(f"rows for exactly the actions {actions}")
     return Diagnostics(
-        support=_frame(f["support"], (*SUPPORT_COLUMNS, "overlap")),
+        support=support,
         lower=f["lower"].mapping(keys),
         upper=f["upper"].mapping(keys),
         reference=f["reference"].mapping(keys),
