@@ -41,7 +41,9 @@ EDITS = [
     (lambda p: p["diagnostics"]["lower"].__setitem__("tv", 1e200), r"diagnostics\.lower\.tv"),
     (lambda p: _learner(p)["scale"].__setitem__(0, 1e-300), r"scale' must be input scales whose"),
     (lambda p: p["diagnostics"]["support"][0].__setitem__("action", "x"),
-     r"support' must be rows for exactly the actions"),
+     r"support' must be one row per regime and action"),
+    (lambda p: p["diagnostics"]["support"][0].__setitem__("regime", "x"),
+     r"support' must be one row per regime and action"),
 ]  # fmt: skip
 
 

@@ -69,7 +69,10 @@ def predict(
             f"--intervened '{intervened}' names no action; give actions like "
             f"'{','.join(est.actions_[:2])}', or omit --intervened for the joint effect"
         )
-    table = model.predict_table(queries, intervened=names, level=interval)
+    import numpy as np
+
+    with np.errstate(all="ignore"):  # an overflow is reported once, below or by the learner
+        table = model.predict_table(queries, intervened=names, level=interval)
     flags = extrapolation(model.diagnostics, queries, est.actions_)
     result = queries[list(est.actions_)].reset_index(drop=True)
     result = result.join(table)

@@ -135,6 +135,8 @@ class Field:
 
 def _has_shape(value: Any, shape: tuple[int, ...]) -> bool:
     """Nested lists of exactly ``shape`` (checked before numpy allocates anything)."""
+    if not shape:
+        return not isinstance(value, list | dict)
     if not isinstance(value, list) or len(value) != shape[0]:
         return False
     if len(shape) == 1:

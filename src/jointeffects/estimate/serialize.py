@@ -170,8 +170,10 @@ def _read_diagnostics(f: Field, actions: list[str]) -> Diagnostics:
     grid = {a: tuple(f["grid"][a].array((2,)).tolist()) for a in f["grid"].obj(keys).value}
     validation = f["validation"]
     support = _frame(f["support"], (*SUPPORT_COLUMNS, "overlap"))
-    if sorted(set(support["action"])) != sorted(actions):
-        raise f["support"].bad(f"rows for exactly the actions {actions}")
+    pairs = set(zip(support["regime"], support["action"], strict=True))
+    complete = len(pairs) == len(support) == support["regime"].nunique() * len(actions)
+    if sorted(set(support["action"])) != sorted(actions) or not complete:
+        raise f["support"].bad(f"one row per regime and action, for the actions {actions}")
     return Diagnostics(
         support=support,
         lower=f["lower"].mapping(keys),
