@@ -69,3 +69,19 @@ def test_a_plus_in_a_spec_action_name_is_refused(work):
     (work / "plus.json").write_text(json.dumps(spec))
     refused(["simulate", "--scm", work / "plus.json", "--out", work / "s.csv"],
             r"actions\[0\]: 'tv\+radio' contains '\+'", work)  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", ["obs", "Observational", "all"])
+def test_action_names_that_are_regime_names_are_refused(tmp_path, bad):
+    table().rename(columns={"tv": bad}).to_csv(tmp_path / "obs.csv", index=False)
+    refused(["fit", "--outcome", "sales", "--data", tmp_path / "obs.csv", "--out",
+             tmp_path / "m.json"], rf"action name '{bad}' is also the name of a regime",
+            tmp_path)  # fmt: skip
+
+
+def test_spaces_after_the_commas_of_a_header_are_dropped(work):
+    text = (work / "queries.csv").read_text().replace(",", ", ")
+    (work / "q.csv").write_text(text)
+    done = run(["predict", "--model", work / "model.json", "--at", work / "q.csv", "--out",
+                work / "p.csv"])  # fmt: skip
+    assert done.exit_code == 0, done.output

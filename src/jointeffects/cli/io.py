@@ -114,7 +114,8 @@ def _sniff_csv(path: Path) -> None:
 
 
 def _check_names(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    frame.columns = [str(c) for c in frame.columns]  # Parquet may have integer names
+    # Parquet may have integer names; "tv, search" headers leave spaces that regime keys drop
+    frame.columns = [str(c).strip() for c in frame.columns]
     names = list(frame.columns)
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:

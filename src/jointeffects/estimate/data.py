@@ -191,6 +191,11 @@ def _check_action_names(action_names: tuple[str, ...]) -> None:
     if len(set(action_names)) != len(action_names):
         raise DataError(f"action names repeat: {list(action_names)}")
     for name in action_names:
+        if name.strip().lower() in OBSERVATIONAL_LABELS or name.strip().lower() == "all":
+            raise DataError(
+                f"action name '{name}' is also the name of a regime (observational data, or "
+                "'all' for the joint intervention); rename that column"
+            )
         if "+" in name:
             raise DataError(
                 f"action name '{name}' contains '+', which joins actions into a block "
