@@ -29,3 +29,11 @@ class StoreError(JointEffectsError, RuntimeError):
 
 class TaskError(JointEffectsError, RuntimeError):
     """Experiment tasks failed; the finished ones are stored and a rerun resumes."""
+
+
+class OutputError(JointEffectsError, ValueError):
+    """An output cannot be written (full disk, no permission, it would overwrite an input)."""
+
+
+class SizeError(JointEffectsError, ValueError):
+    """A request would need more memory than the machine has; the message gives the estimate."""

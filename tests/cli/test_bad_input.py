@@ -166,11 +166,25 @@ def test_failed_predict_leaves_an_existing_output_untouched(model, tmp_path):
     assert out.read_text() == "old content\n"
 
 
+def _resealed(text):
+    """A deliberate edit: the checksum recomputed, so the fields themselves must refuse it."""
+    import json
+
+    from jointeffects.estimate.serialize import _checksum
+
+    payload = json.loads(text)
+    payload["checksum"] = _checksum(payload)
+    return json.dumps(payload)
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [
         (lambda t: t[: len(t) // 3], r"not valid JSON \(truncated or edited\?\)"),
-        (lambda t: t.replace('"outcome": "sales"', '"outcome": 7'), r"'estimator\.outcome'"),
+        (
+            lambda t: _resealed(t.replace('"outcome": "sales"', '"outcome": 7')),
+            r"'estimator\.outcome'",
+        ),  # fmt: skip
         (lambda t: re.sub(r'"b": [-0-9.e+]+', '"b": 0.5', t, count=1), r"checksum does not"),
     ],
 )
@@ -211,7 +225,7 @@ def test_unusable_model_files(content, match, files, tmp_path):
         ("--intervened", "", r"--intervened '' names no action; give actions like 'tv,search'"),
         ("--intervened", " , ", r"names no action"),
         ("--at", "missing.csv", r"file '.*missing.csv' does not exist"),
-        ("--out", "pred.txt", r"unknown table format '.txt'"),
+        ("--out", "pred.txt", r"a table must end in \.csv"),
     ],
 )
 def test_bad_predict_options(option, value, match, model, files, tmp_path):
@@ -222,7 +236,7 @@ def test_bad_predict_options(option, value, match, model, files, tmp_path):
 
 def test_bad_figure_format(model, tmp_path):
     out = tmp_path / "curves.xyz"
-    _expect_error(["curves", "--model", model, "--out", out], r"Format 'xyz' is not supported", out)
+    _expect_error(["curves", "--model", model, "--out", out], r"a figure must end in \.png", out)
 
 
 @pytest.fixture(scope="module")

@@ -273,8 +273,10 @@ def test_saved_structured_bootstrap_equals_the_library_bootstrap(data, queries, 
     payload = json.loads((tmp_path / "m.json").read_text())
     other = _fit(JointEffectEstimator(), data)
     from jointeffects.estimate.estimator_state import estimator_state
+    from jointeffects.estimate.serialize import _checksum
 
     payload["uncertainty"]["replicates"][2] = estimator_state(other)
+    payload["checksum"] = _checksum(payload)  # a deliberate edit: the fields are still checked
     with pytest.raises(DataError, match=r"replicates\[2\].*StructuredEstimator on the actions"):
         model_from_dict(payload)
 
@@ -332,9 +334,15 @@ def payload(data):
     return model_to_dict(fitted, support_diagnostics(data))
 
 
-def _tampered(payload, edit):
+def _tampered(payload, edit, reseal=True):
+    """``payload`` edited; resealed with a matching checksum unless ``reseal`` is false, as a
+    deliberate edit would be (the fields must then refuse it)."""
+    from jointeffects.estimate.serialize import _checksum
+
     copy = json.loads(json.dumps(payload))
     edit(copy)
+    if reseal and "checksum" in copy:
+        copy["checksum"] = _checksum(copy)
     return copy
 
 
@@ -362,7 +370,7 @@ def _learner(p):
 def test_tampered_files_are_refused_naming_the_field(payload, edit, match):
     model_from_dict(payload)  # the untouched payload loads
     with pytest.raises(DataError, match=match):
-        model_from_dict(_tampered(payload, edit))
+        model_from_dict(_tampered(payload, edit, reseal=match != "checksum"))
 
 
 def test_format_3_files_are_still_read(payload, queries):

@@ -25,3 +25,10 @@ class JointEffectsGroup(click.Group):
         except JointEffectsError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(USER_ERROR)
+        except MemoryError:  # the size checks missed a case: still one line, not a traceback
+            click.echo(
+                "error: out of memory; use smaller inputs (fewer rows or actions, a lower "
+                "--degree)",
+                err=True,
+            )
+            ctx.exit(USER_ERROR)

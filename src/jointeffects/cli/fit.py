@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
-from jointeffects.cli.io import out_option, read_table, regime_files
+from jointeffects.cli.io import data_inputs, out_option, read_table, regime_files
+from jointeffects.cli.paths import check_outputs
+from jointeffects.cli.sizes import check_memory, design_bytes, n_monomials
 from jointeffects.errors import DataError
 
 ESTIMATORS = ("paper", "structured", "observational", "pooled")
@@ -112,6 +114,18 @@ def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
     return lines
 
 
+def _check_design(estimator: str, n_actions: int, n_regimes: int, degree: int, cv: int) -> None:
+    """Refuse a polynomial design too large for memory before fitting anything."""
+    n_fits = n_regimes if estimator == "paper" else 1  # the others fit one pooled design
+    need = design_bytes(n_actions, degree, cv, n_fits)
+    check_memory(
+        need,
+        f"a degree-{degree} design on {n_actions} actions ({n_monomials(n_actions, degree)} "
+        f"columns, {n_fits} fit(s))",
+        "lower --degree, or fit fewer actions (drop columns that are not actions)",
+    )
+
+
 @click.command()
 @click.option("--outcome", required=True, help="Outcome column, e.g. sales.")
 @click.option(
@@ -163,7 +177,13 @@ def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
     help="Held-out joint or block experiment (not used for fitting): reports how well the "
     "additive prediction matches it. Without REGIME= the file is the joint experiment.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of CV and bootstrap.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of CV and bootstrap.",
+)
 @out_option("Model file to write (JSON).")
 def fit(
     outcome: str,
@@ -178,18 +198,27 @@ def fit(
     out: Path,
 ) -> None:
     """Fit a joint-effect model on observational data plus single-action experiments."""
+    check_outputs(  # fail before the fit, not after it
+        [("--out", out, "model")],
+        data_inputs(data, "--data") + data_inputs(validate_with, "--validate-with"),
+    )
+    held_files = regime_files(validate_with, "", "--validate-with")
+    tables = _read_regimes(data, regime_col)
+    # the size check before the estimators' imports and validation: a refusal is immediate
+    first = tables if regime_col is not None else next(iter(tables.values()))
+    n_actions = len([c for c in first.columns if c not in (outcome, regime_col)])
+    n_regimes = len(tables)
+    if regime_col is not None:
+        n_regimes = first[regime_col].nunique() if regime_col in first else 1
+    _check_design(estimator, n_actions, int(n_regimes), degree, cv)
+
     import numpy as np
 
     from jointeffects.estimate import as_regime_data
     from jointeffects.estimate.diagnostics import additivity_check, support_diagnostics
     from jointeffects.estimate.serialize import fit_uncertainty, save_model
 
-    if not out.parent.is_dir():  # fail before the fit, not after it
-        raise DataError(f"cannot write '{out}': folder '{out.parent}' does not exist")
-    held_files = regime_files(validate_with, "", "--validate-with")
-    regimes = as_regime_data(
-        _read_regimes(data, regime_col), outcome=outcome, regime_col=regime_col
-    )
+    regimes = as_regime_data(tables, outcome=outcome, regime_col=regime_col)
     est = _estimator(estimator, degree, cv, seed)
     try:
         with np.errstate(all="ignore"):

@@ -77,4 +77,9 @@ class LazyGroup(JointEffectsGroup):
 @click.group(cls=LazyGroup)
 @click.version_option(package_name="jointeffects")
 def main() -> None:
-    """Joint interventional effects from observational data plus single experiments."""
+    """Joint interventional effects from observational data plus single experiments.
+
+    Every command checks its request before it writes: outputs never overwrite an input,
+    files are written atomically, and errors are one line with exit status 2 (see
+    docs/cli-safety.md).
+    """

@@ -17,6 +17,8 @@ def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")  # files only; never open a window
+    # labels are user data (action names): '$' must not start mathtext
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     return plt

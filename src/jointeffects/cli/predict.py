@@ -16,6 +16,7 @@ from jointeffects.cli.io import (
     save_figure,
     write_table,
 )
+from jointeffects.cli.paths import check_outputs
 from jointeffects.errors import DataError
 
 if TYPE_CHECKING:  # pandas loads on first use: `jointeffects --help` stays fast
@@ -58,6 +59,7 @@ def predict(
     from jointeffects.estimate.diagnostics import extrapolation
     from jointeffects.estimate.serialize import load_model
 
+    check_outputs([("--out", out, "table")], [("--model", model_path), ("--at", at)])
     model = load_model(model_path)
     est = model.estimator
     queries = read_table(at)
@@ -67,11 +69,15 @@ def predict(
             f"--intervened '{intervened}' names no action; give actions like "
             f"'{','.join(est.actions_[:2])}', or omit --intervened for the joint effect"
         )
-    table = model.predict_table(queries, intervened=names, level=interval)
+    import numpy as np
+
+    with np.errstate(all="ignore"):  # an overflow is reported once, below or by the learner
+        table = model.predict_table(queries, intervened=names, level=interval)
     flags = extrapolation(model.diagnostics, queries, est.actions_)
     result = queries[list(est.actions_)].reset_index(drop=True)
     result = result.join(table)
     result["extrapolation"] = flags
+    _check_finite(result, at)
     write_table(result, out)
     what = (
         "joint effect E[{0} | do({1})]" if names is None else "E[{0} | do({1}), others observed]"
@@ -88,6 +94,21 @@ def predict(
     if interval is not None:
         _echo_untrusted(result)
     click.echo(f"wrote {out}")
+
+
+def _check_finite(table: pd.DataFrame, at: Path) -> None:
+    """Refuse to write predictions or bounds that overflowed."""
+    import numpy as np
+
+    for column in ("prediction", "lower", "upper"):
+        if column in table:
+            bad = ~np.isfinite(table[column].to_numpy(dtype=float))
+            if bad.any():
+                row = int(np.argmax(bad))
+                raise DataError(
+                    f"the {column} for row {row + 1} of '{at}' is not finite: the query lies "
+                    "far outside the data's range (or the model file was edited); drop that row"
+                )
 
 
 def _echo_untrusted(table: pd.DataFrame) -> None:
@@ -132,6 +153,10 @@ def curves(
     from jointeffects.cli.plots import curves_figure, model_curves
     from jointeffects.estimate.serialize import load_model
 
+    check_outputs(
+        [("--out", out, "figure"), ("--csv", csv_path, "table")],
+        [("--model", model_path), ("--truth", truth)],
+    )
     model = load_model(model_path)
     scm = None if truth is None else read_scm(truth)
     if scm is not None and tuple(scm.actions) != tuple(model.estimator.actions_):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from jointeffects.cli.io import model_option, out_option, write_text
+from jointeffects.cli.paths import check_outputs
 from jointeffects.errors import DataError
 
 if TYPE_CHECKING:
@@ -162,6 +163,7 @@ def report(model_path: Path, pair: str | None, out: Path) -> None:
     """Write a self-contained HTML report: data, support, curves, heat map, assumptions."""
     from jointeffects.estimate.serialize import load_model
 
+    check_outputs([("--out", out, "report")], [("--model", model_path)])
     model = load_model(model_path)
     chosen = None
     if pair is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from jointeffects.cli.io import file_option
+from jointeffects.errors import StoreError
 from jointeffects.experiments.settings import FIGURES, SCALES, scale_summary
 
 
@@ -59,7 +60,21 @@ def _scale_help() -> str:
     default=None,
     help="Worker processes of the local cluster [default: one per core].",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Root seed of all tasks.")
+@click.option(
+    "--dashboard",
+    default=None,
+    metavar="HOST:PORT",
+    help="Where the local cluster's Dask dashboard listens [default: 127.0.0.1 on a free "
+    "port, this machine only]. Its pages show workers, memory and addresses: expose it to "
+    "the network only on purpose, e.g. --dashboard 0.0.0.0:8787.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Root seed of all tasks.",
+)
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
 def reproduce(
     figure: str,
@@ -68,6 +83,7 @@ def reproduce(
     out: Path,
     scheduler: str | None,
     workers: int | None,
+    dashboard: str | None,
     seed: int,
     progress: bool,
 ) -> None:
@@ -83,6 +99,7 @@ def reproduce(
         scheduler=scheduler,
         workers=workers,
         progress=progress,
+        dashboard=dashboard,
     )
     click.echo(
         f"{report.computed} tasks computed, {report.skipped} already in the store, "
@@ -105,15 +122,25 @@ def results(folder: Path, csv_path: Path | None, no_figures: bool) -> None:
     """Print the summary tables of the runs stored in FOLDER and redraw their figures."""
     import pandas as pd
 
+    from jointeffects.cli.io import write_table
+    from jointeffects.cli.paths import check_outputs
     from jointeffects.experiments.report import summarize_store
+    from jointeffects.experiments.store import STORE_NAME
 
+    store = folder / STORE_NAME
+    check_outputs(
+        [("--csv", csv_path, "csv")],
+        [("FOLDER", Path(f"{store}{end}")) for end in ("", "-wal", "-shm", "-journal")],
+    )
     summaries = summarize_store(folder, plot=not no_figures)
     for summary in summaries:
         click.echo(summary.text)
         if summary.figures:
             click.echo("figure: " + ", ".join(str(p) for p in summary.figures))
         click.echo("")
+    if csv_path is not None and not summaries:
+        raise StoreError(f"the store in '{folder}' holds no runs; nothing to write to {csv_path}")
     if csv_path is not None:
         frames = [s.table.assign(run=s.config_hash) for s in summaries]
-        pd.concat(frames, ignore_index=True).to_csv(csv_path, index=False)
+        write_table(pd.concat(frames, ignore_index=True), csv_path)
         click.echo(f"wrote {csv_path}")

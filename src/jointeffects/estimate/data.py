@@ -145,7 +145,23 @@ def frame_to_arrays(
     _check_columns(frame, actions, outcome, where)
     X = _finite_array(frame[list(actions)].to_numpy(), f"{where}, actions", 2)
     y = _finite_array(frame[outcome].to_numpy(), f"{where}, column '{outcome}'", 1)
+    _check_magnitude(np.column_stack([X, y]), (*actions, outcome), where)
     return X, y
+
+
+#: Largest magnitude accepted in a data cell: squares and sums of many rows stay finite.
+MAX_ABS_VALUE = 1e100
+
+
+def _check_magnitude(values: np.ndarray, columns: tuple[str, ...], where: str) -> None:
+    big = np.abs(values) > MAX_ABS_VALUE
+    if big.any():
+        row, col = np.argwhere(big)[0]
+        raise DataError(
+            f"{where}: column '{columns[col]}' has {values[row, col]:.3g} in data row {row + 1}, "
+            f"too large to fit (limit {MAX_ABS_VALUE:.0e}); rescale that column (e.g. divide by "
+            "a power of ten) or drop the row"
+        )
 
 
 def _split_long_table(frame: pd.DataFrame, regime_col: str) -> dict[Any, pd.DataFrame]:
@@ -174,6 +190,17 @@ def _check_action_names(action_names: tuple[str, ...]) -> None:
         raise DataError("the data has no action columns besides the outcome")
     if len(set(action_names)) != len(action_names):
         raise DataError(f"action names repeat: {list(action_names)}")
+    for name in action_names:
+        if name.strip().lower() in OBSERVATIONAL_LABELS or name.strip().lower() == "all":
+            raise DataError(
+                f"action name '{name}' is also the name of a regime (observational data, or "
+                "'all' for the joint intervention); rename that column"
+            )
+        if "+" in name:
+            raise DataError(
+                f"action name '{name}' contains '+', which joins actions into a block "
+                "(tv+email); rename that column"
+            )
 
 
 def _keyed_regimes(

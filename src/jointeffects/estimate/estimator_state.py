@@ -7,6 +7,7 @@ baselines) or the regime-gated additive model (the :class:`StructuredEstimator`)
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,13 @@ from jointeffects.errors import DataError
 from jointeffects.estimate.baselines import JointTopline, ObservationalBaseline, PooledBaseline
 from jointeffects.estimate.joint import JointEffectEstimator
 from jointeffects.estimate.jsonfield import Field
-from jointeffects.estimate.learner_state import floats, learner_state, read_learner
+from jointeffects.estimate.learner_state import (
+    MAX_DEGREE,
+    MAX_MONOMIALS,
+    floats,
+    learner_state,
+    read_learner,
+)
 from jointeffects.estimate.ridge import PolynomialRidgeCV
 from jointeffects.estimate.structured import StructuredEstimator, gated_design
 
@@ -132,8 +139,8 @@ def read_estimator(f: Field) -> Any:
             f.obj(_COMMON)  # names what is missing
         raise f["kind"].bad(f"one of {list(KINDS)}")
     actions = f["actions"].strings()
-    if not actions or len(set(actions)) != len(actions):
-        raise f["actions"].bad("distinct action names")
+    if not actions or len(set(actions)) != len(actions) or any("+" in a for a in actions):
+        raise f["actions"].bad("distinct action names without '+'")
     est: Any
     if kind == "StructuredEstimator":
         est = _read_structured(f, actions)
@@ -158,8 +165,10 @@ def _read_structured(f: Field, actions: list[str]) -> StructuredEstimator:
     p = f["params"].obj(("degrees", "alphas", "cv", "level", "random_state"))
     alphas = p["alphas"]
     est = StructuredEstimator(
-        degrees=tuple(d.integer(1) for d in p["degrees"].items()),
-        alphas=None if alphas.value is None else alphas.vector().tolist(),
+        degrees=tuple(d.integer(1, MAX_DEGREE) for d in p["degrees"].items()),
+        alphas=None
+        if alphas.value is None
+        else alphas.array((len(alphas.items()),), positive=True).tolist(),
         cv=p["cv"].integer(2),
         level=p["level"].number(),
         random_state=p["random_state"].optional_int(),
@@ -175,15 +184,18 @@ def _read_structured(f: Field, actions: list[str]) -> StructuredEstimator:
         actions
     ):
         raise s["units"].bad("a partition of the actions matching 'identified'")
-    est.design_ = gated_design(
-        actions, est.units_, est.ancestors_, identified, s["design_degree"].integer(1)
-    )
-    est.degree_ = s["degree"].integer(1)
+    design_degree = s["design_degree"].integer(1, MAX_DEGREE)
+    # bound the design's columns before building it
+    inputs = [len(set(u).union(*(est.ancestors_[a] for a in u))) for u in est.units_]
+    if 2 * sum(math.comb(n + design_degree, design_degree) for n in inputs) > MAX_MONOMIALS:
+        raise s["design_degree"].bad(f"a degree whose design has at most {MAX_MONOMIALS} columns")
+    est.design_ = gated_design(actions, est.units_, est.ancestors_, identified, design_degree)
+    est.degree_ = s["degree"].integer(1, design_degree)
     keep = int(np.sum(est.design_.degrees <= est.degree_))
     est.coef_ = s["coef"].array((keep,))
     est.intercept_ = s["intercept"].number()
-    est.alpha_ = s["alpha"].number()
+    est.alpha_ = s["alpha"].number(positive=True)
     est.x_mean_ = s["x_mean"].array((K,))
-    est.x_scale_ = s["x_scale"].array((K,))
+    est.x_scale_ = s["x_scale"].array((K,), positive=True)
     est.structure_tests_ = None
     return est

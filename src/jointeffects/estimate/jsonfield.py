@@ -14,6 +14,11 @@ import numpy as np
 
 from jointeffects.errors import DataError
 
+#: Largest magnitude of a number in a model file. Data cells are limited to 1e100, so a fitted
+#: model's numbers stay far below this; larger ones come from editing, and would predict
+#: absurd values or overflow.
+MAX_ABS = 1e150
+
 
 class Field:
     """A value read from the file together with where it sits, for error messages."""
@@ -21,11 +26,19 @@ class Field:
     def __init__(self, value: Any, where: str) -> None:
         self.value, self.where = value, where
 
+    @property
+    def name(self) -> str:
+        """How messages name the field: ``field 'estimator.alpha'`` or ``top level``."""
+        return f"field '{self.where}'" if self.where else "top level"
+
     def bad(self, wanted: str) -> DataError:
         """The error for this field when it is not ``wanted`` (to raise by the caller)."""
-        shown = repr(self.value)
+        try:
+            shown = repr(self.value)
+        except ValueError:  # an integer too long to print
+            shown = "a huge integer"
         shown = shown if len(shown) < 60 else shown[:57] + "..."
-        return DataError(f"model file field '{self.where}' must be {wanted}, got {shown}")
+        return DataError(f"model file {self.name} must be {wanted}, got {shown}")
 
     def obj(self, required: tuple[str, ...]) -> Field:
         """Check this is an object with exactly the keys ``required``."""
@@ -33,10 +46,13 @@ class Field:
             raise self.bad("an object")
         missing = [k for k in required if k not in self.value]
         if missing:
-            raise DataError(f"model file field '{self.where}' lacks {missing}")
+            raise DataError(f"model file {self.name} lacks {missing}")
         extra = [k for k in self.value if k not in required]
         if extra:
-            raise DataError(f"model file field '{self.where}' has unknown key(s) {extra}")
+            raise DataError(
+                f"model file {self.name} has unknown key(s) {extra[:5]}; expected exactly "
+                f"{list(required)}"
+            )
         return self
 
     def __getitem__(self, key: str) -> Field:
@@ -56,30 +72,45 @@ class Field:
     def strings(self) -> list[str]:
         return [f.string() for f in self.items()]
 
-    def integer(self, minimum: int = 0) -> int:
+    def integer(self, minimum: int = 0, maximum: int | None = None) -> int:
         v = self.value
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            raise self.bad(f"an integer >= {minimum}")
+        bad = isinstance(v, bool) or not isinstance(v, int) or v < minimum
+        if bad or (maximum is not None and v > maximum):
+            raise self.bad(
+                f"an integer >= {minimum}"
+                if maximum is None
+                else f"an integer in [{minimum}, {maximum}]"
+            )
         return v
 
     def optional_int(self) -> int | None:
         return None if self.value is None else self.integer()
 
-    def number(self) -> float:
+    def number(self, positive: bool = False) -> float:
+        """A finite number of magnitude at most :data:`MAX_ABS` (``positive``: also > 0)."""
         v = self.value
-        if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
-            raise self.bad("a finite number")
+        try:
+            ok = not isinstance(v, bool) and isinstance(v, int | float) and abs(v) <= MAX_ABS
+        except OverflowError:
+            ok = False
+        if not ok or (positive and v <= 0):
+            raise self.bad(("a positive" if positive else "a") + f" number up to {MAX_ABS:.0e}")
         return float(v)
 
-    def array(self, shape: tuple[int, ...]) -> np.ndarray:
-        """Finite numbers (nested lists) of exactly this shape."""
-        try:
-            a = np.asarray(self.value, dtype=float)
-            ok = a.shape == shape and np.all(np.isfinite(a))
-        except (TypeError, ValueError):
-            ok = False
-        if not ok or _has_bool(self.value):
-            raise self.bad(f"finite numbers of shape {shape}")
+    def array(self, shape: tuple[int, ...], positive: bool = False) -> np.ndarray:
+        """Finite numbers (nested lists) of exactly this shape, of magnitude at most
+        :data:`MAX_ABS` (``positive``: also > 0). The shape is checked before conversion."""
+        ok = _has_shape(self.value, shape) and not _has_bool(self.value)
+        if ok:
+            try:
+                a = np.asarray(self.value, dtype=float)
+                ok = a.shape == shape and bool(np.all(np.abs(a) <= MAX_ABS))
+                ok = ok and (not positive or bool(np.all(a > 0)))
+            except (TypeError, ValueError, OverflowError):
+                ok = False
+        if not ok:
+            what = "positive finite" if positive else "finite"
+            raise self.bad(f"{what} numbers up to {MAX_ABS:.0e} of shape {shape}")
         return a
 
     def vector(self) -> np.ndarray:
@@ -100,6 +131,17 @@ class Field:
             r.obj(columns)
             rows.append({c: readers.get(c, Field.number)(r[c]) for c in columns})
         return rows
+
+
+def _has_shape(value: Any, shape: tuple[int, ...]) -> bool:
+    """Nested lists of exactly ``shape`` (checked before numpy allocates anything)."""
+    if not shape:
+        return not isinstance(value, list | dict)
+    if not isinstance(value, list) or len(value) != shape[0]:
+        return False
+    if len(shape) == 1:
+        return not any(isinstance(v, list | dict) for v in value)
+    return all(_has_shape(v, shape[1:]) for v in value)
 
 
 def _has_bool(value: Any) -> bool:

@@ -7,6 +7,7 @@ raw monomials are recomputed from them on reading, exactly as ``fit`` computes t
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,11 @@ from jointeffects.estimate.polystats import PolynomialStats, binomial_map
 from jointeffects.estimate.ridge import PolynomialRidgeCV
 
 LEARNER_KEYS = ("kind", "params", "alpha", "center", "scale", "v", "b", "cv_scores")
+
+#: Limits of a learner read from a file, checked before anything is allocated: the basis map
+#: is n_monomials × n_monomials, so these bound it to a few GiB.
+MAX_DEGREE = 12
+MAX_MONOMIALS = 20_000
 
 
 def floats(a: Any) -> Any:
@@ -57,25 +63,41 @@ def read_learner(f: Field, n_features: int) -> PolynomialRidgeCV:
     if f["kind"].string() != "PolynomialRidgeCV":
         raise f["kind"].bad("'PolynomialRidgeCV'")
     p = f["params"].obj(("degree", "alphas", "cv", "chunk_size"))
-    alphas = p["alphas"].vector()
+    alphas = p["alphas"].array((len(p["alphas"].items()),), positive=True)
+    degree = p["degree"].integer(1, MAX_DEGREE)
+    n_mono = math.comb(n_features + degree, degree) - 1
+    if n_mono > MAX_MONOMIALS:
+        raise p["degree"].bad(
+            f"at most a degree whose {n_features} inputs give {MAX_MONOMIALS} monomials "
+            f"(this one gives {n_mono})"
+        )
+    v = f["v"].array((n_mono,))
     learner = PolynomialRidgeCV(
-        degree=p["degree"].integer(1),
+        degree=degree,
         alphas=alphas,
         cv=p["cv"].integer(2),
         chunk_size=p["chunk_size"].integer(1),
     )
     template = PolynomialStats(
-        learner.degree, f["center"].array((n_features,)), f["scale"].array((n_features,))
+        learner.degree,
+        f["center"].array((n_features,)),
+        f["scale"].array((n_features,), positive=True),
     )
-    n_mono = len(template.powers)
     learner._template = template
-    learner._v = f["v"].array((n_mono,))
+    learner._v = v
     learner._b = f["b"].number()
-    learner.alpha_ = f["alpha"].number()
+    learner.alpha_ = f["alpha"].number(positive=True)
     learner.cv_scores_ = f["cv_scores"].array((len(alphas),))
-    T, t0 = binomial_map(template.powers, template.center, template.scale)
-    learner.coef_ = np.linalg.solve(T.T, learner._v)
-    learner.intercept_ = learner._b - float(t0 @ learner.coef_)
+    try:
+        with np.errstate(all="ignore"):
+            T, t0 = binomial_map(template.powers, template.center, template.scale)
+            learner.coef_ = np.linalg.solve(T.T, learner._v)
+            learner.intercept_ = learner._b - float(t0 @ learner.coef_)
+        ok = bool(np.all(np.isfinite(learner.coef_))) and np.isfinite(learner.intercept_)
+    except np.linalg.LinAlgError:
+        ok = False
+    if not ok:  # e.g. a scale of 1e-300: positive, but no fit produces it
+        raise f["scale"].bad("input scales whose coefficients are finite")
     learner.powers_ = template.powers
     learner.n_features_in_ = n_features
     return learner

@@ -37,6 +37,7 @@ from jointeffects.estimate.saved_model import (
     read_uncertainty,
     uncertainty_state,
 )
+from jointeffects.fileio import write_text
 
 __all__ = [
     "FORMAT",
@@ -63,6 +64,9 @@ __all__ = [
 #: refused with a request to refit.
 READABLE = tuple(KEYS_BY_FORMAT)
 FORMAT = READABLE[-1]  # "jointeffects.model/6"
+
+#: Largest model file read: parsing JSON takes several times its size in memory.
+MAX_FILE_BYTES = 2**30
 
 _TOP = ("format", "package_version", "estimator", "diagnostics", "uncertainty", "checksum")
 _DIAGNOSTICS = ("support", "lower", "upper", "reference", "grid", "warnings", "validation")
@@ -136,16 +140,16 @@ def save_model(
     uncertainty : Uncertainty, optional
         From :func:`fit_uncertainty`; needed for intervals of the loaded model.
     """
-    text = json.dumps(model_to_dict(est, diagnostics, uncertainty), allow_nan=False)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise DataError(f"cannot write model file '{path}': {exc.strerror}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+        text = json.dumps(model_to_dict(est, diagnostics, uncertainty), allow_nan=False)
+    except DataError:
+        raise
+    except ValueError:  # NaN or infinity: the fit overflowed
+        raise DataError(
+            "the fitted model holds infinite or NaN numbers (the data's values are too large "
+            "or too collinear); rescale the columns or lower the degree"
+        ) from None
+    write_text(text + "\n", path)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -165,8 +169,13 @@ def _read_diagnostics(f: Field, actions: list[str]) -> Diagnostics:
     keys = tuple(actions)
     grid = {a: tuple(f["grid"][a].array((2,)).tolist()) for a in f["grid"].obj(keys).value}
     validation = f["validation"]
+    support = _frame(f["support"], (*SUPPORT_COLUMNS, "overlap"))
+    pairs = set(zip(support["regime"], support["action"], strict=True))
+    complete = len(pairs) == len(support) == support["regime"].nunique() * len(actions)
+    if sorted(set(support["action"])) != sorted(actions) or not complete:
+        raise f["support"].bad(f"one row per regime and action, for the actions {actions}")
     return Diagnostics(
-        support=_frame(f["support"], (*SUPPORT_COLUMNS, "overlap")),
+        support=support,
         lower=f["lower"].mapping(keys),
         upper=f["upper"].mapping(keys),
         reference=f["reference"].mapping(keys),
@@ -193,14 +202,19 @@ def model_from_dict(payload: Any) -> SavedModel:
             )
         )
     top.obj(_TOP)
-    est = read_estimator(top["estimator"])
-    diagnostics = _read_diagnostics(top["diagnostics"], list(est.actions_))
-    uncertainty = read_uncertainty(top["uncertainty"], est, fmt)
-    if top["checksum"].string() != _checksum(payload):
+    # the checksum first: an edited file is refused before its fields allocate anything
+    try:
+        expected = _checksum(payload)
+    except (ValueError, RecursionError):  # NaN, or nesting too deep to serialise
+        expected = None
+    if top["checksum"].string() != expected:
         raise DataError(
             "model file checksum does not match its content: the file was modified after "
             "'jointeffects fit' wrote it; refit the model"
         )
+    est = read_estimator(top["estimator"])
+    diagnostics = _read_diagnostics(top["diagnostics"], list(est.actions_))
+    uncertainty = read_uncertainty(top["uncertainty"], est, fmt)
     return SavedModel(est, diagnostics, uncertainty, top["package_version"].string())
 
 
@@ -215,6 +229,12 @@ def load_model(path: str | os.PathLike[str]) -> SavedModel:
     """
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DataError(
+                f"model file '{path}' is {size / 2**30:.1f} GiB, larger than any model file "
+                "'jointeffects fit' writes; check the path"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError(f"model file '{path}' does not exist") from None
@@ -230,4 +250,10 @@ def load_model(path: str | os.PathLike[str]) -> SavedModel:
         raise DataError(
             f"model file '{path}' is not valid JSON (truncated or edited?): {exc}"
         ) from None
+    except RecursionError:
+        raise DataError(
+            f"model file '{path}' nests JSON too deeply to be a model file; refit the model"
+        ) from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise DataError(f"model file '{path}' is not a usable model file: {exc}") from None
     return model_from_dict(payload)

@@ -20,6 +20,7 @@ import pandas as pd
 from jointeffects.experiments.methods import METHODS
 from jointeffects.experiments.settings import Figure
 from jointeffects.experiments.tasks import METRICS
+from jointeffects.fileio import atomic_path
 
 #: Setting columns, in the order the table shows them.
 SETTING_COLUMNS = ("K", "n_obs", "n_sint", "n_base", "ratio", "n_tot")
@@ -133,7 +134,8 @@ def plot_figure(figure: Figure, summary: pd.DataFrame, stem: str | Path) -> list
     stem = Path(stem)
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
     for path in paths:
-        mpl.savefig(path, dpi=150)
+        with atomic_path(path) as tmp:
+            mpl.savefig(tmp, dpi=150, format=path.suffix[1:])
     return paths
 
 

@@ -12,6 +12,9 @@ from jointeffects.experiments.figures import format_table, plot_figure, summariz
 from jointeffects.experiments.settings import get_figure
 from jointeffects.experiments.store import ResultsStore
 
+#: Keys of every run configuration (see :func:`~jointeffects.experiments.runner.plan`).
+CONFIG_KEYS = {"figure", "scale", "n_scms", "seed", "methods", "settings"}
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -45,6 +48,9 @@ def figure_stem(folder: Path, config: dict[str, Any], key: str) -> Path:
 def summarize_run(store: ResultsStore, run: Any, plot: bool = True) -> RunSummary:
     """Summarise one row of ``store.runs()`` and (re)draw its figure into the store's folder."""
     config, key = run.config, run.config_hash
+    missing = sorted(CONFIG_KEYS - set(config))
+    if missing:
+        raise store.damaged(f"run {key}: its config lacks {missing}")
     figure = get_figure(config["figure"])
     expected = config["n_scms"] * len(config["settings"])
     header = (

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,10 @@ WORKER_ENV = {
 }
 
 
+#: Most tasks one run may plan (each is a full simulation and fit of one SCM).
+MAX_TASKS = 100_000
+
+
 @dataclass(frozen=True)
 class RunReport:
     """What :func:`reproduce` did: the run's hash and task counts."""
@@ -49,6 +54,11 @@ def plan(figure: str, scale: str, runs: int | None, seed: int) -> tuple[dict[str
     if runs is not None and runs < 1:
         raise SpecError(f"--runs must be at least 1, got {runs}")
     chosen = spec.scales[scale]
+    if runs is not None and runs * len(chosen.settings) > MAX_TASKS:
+        raise SpecError(
+            f"--runs {runs} makes {runs * len(chosen.settings)} tasks, more than {MAX_TASKS}; "
+            "use fewer runs"
+        )
     n_scms = chosen.n_scms if runs is None else runs
     config = {
         "figure": spec.name,
@@ -66,15 +76,49 @@ def plan(figure: str, scale: str, runs: int | None, seed: int) -> tuple[dict[str
     return config, tasks
 
 
+#: Where a local cluster's dashboard listens: this machine only, any free port. Its pages show
+#: workers, memory and addresses, so exposing it is an explicit choice (``dashboard=``).
+DASHBOARD = "127.0.0.1:0"
+
+_SCHEDULER = re.compile(r"^((tcp|tls|ws|wss|ucx|inproc)://)?[A-Za-z0-9_.\-\[\]:]+(:\d{1,5})?/?$")
+
+
+def check_flags(scheduler: str | None, workers: int | None, dashboard: str | None) -> None:
+    """Refuse bad scheduler, worker and dashboard settings before anything touches the disk."""
+    if workers is not None and workers < 1:
+        raise SpecError(f"--workers must be at least 1, got {workers}")
+    cores = os.cpu_count() or 1
+    if workers is not None and workers > 4 * cores:
+        raise SpecError(
+            f"--workers {workers} is more than 4 per core on this {cores}-core machine; use at "
+            f"most {4 * cores}, or --scheduler for a larger cluster"
+        )
+    if workers is not None and scheduler is not None:
+        raise SpecError("--workers sets up a local cluster; it cannot be used with --scheduler")
+    if scheduler is not None and not _SCHEDULER.match(scheduler.strip()):
+        raise SpecError(
+            f"--scheduler {scheduler!r} is not a Dask scheduler address; give one like "
+            "tcp://10.0.0.5:8786"
+        )
+    if dashboard is not None and not re.fullmatch(r"[A-Za-z0-9_.\-\[\]:]*:\d{1,5}", dashboard):
+        raise SpecError(
+            f"--dashboard {dashboard!r} is not HOST:PORT; e.g. 127.0.0.1:8787, or "
+            "0.0.0.0:8787 to expose it on every interface"
+        )
+
+
 @contextmanager
-def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
-    """A ``distributed.Client``: to ``scheduler`` if given, else to a new LocalCluster."""
+def dask_client(
+    scheduler: str | None, workers: int | None, dashboard: str | None = None
+) -> Iterator[Any]:
+    """A ``distributed.Client``: to ``scheduler`` if given, else to a new LocalCluster whose
+    dashboard listens on ``dashboard`` (default :data:`DASHBOARD`, this machine only)."""
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="20s")
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # unreachable, or an address Dask cannot parse
             raise SpecError(
                 f"cannot reach the Dask scheduler at {scheduler!r} ({exc}); start one with "
                 "`dask scheduler` and pass the address it prints"
@@ -82,14 +126,13 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
         with client:
             yield client
         return
-    if workers is not None and workers < 1:
-        raise SpecError(f"--workers must be at least 1, got {workers}")
+    check_flags(scheduler, workers, dashboard)
     with (
         LocalCluster(
             n_workers=workers or os.cpu_count() or 1,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=":0",  # any free port: never clash with another cluster
+            dashboard_address=dashboard or DASHBOARD,
             silence_logs=logging.ERROR,
             env=WORKER_ENV,
         ) as cluster,
@@ -108,6 +151,7 @@ def reproduce(
     workers: int | None = None,
     client: Any = None,
     progress: bool = True,
+    dashboard: str | None = None,
 ) -> RunReport:
     """Run (or resume) a figure's tasks and store their rows in ``out/results.sqlite``.
 
@@ -129,6 +173,9 @@ def reproduce(
         Use this client instead (tests share one cluster this way).
     progress : bool, default=True
         Show a progress bar on stderr.
+    dashboard : str, optional
+        ``HOST:PORT`` of the local cluster's dashboard; default :data:`DASHBOARD` (this
+        machine only, a free port).
 
     Returns
     -------
@@ -138,7 +185,16 @@ def reproduce(
 
     started = time.perf_counter()
     config, tasks = plan(figure, scale, runs, seed)
-    with ResultsStore(out) as store:
+    check_flags(scheduler, workers, dashboard)
+    if Path(out).exists() and not Path(out).is_dir():
+        raise SpecError(f"--out '{out}' is a file; give a folder for the results store")
+    with ExitStack() as stack:
+        if client is None and scheduler is not None:
+            # reach the scheduler before the store exists: an unreachable one leaves no trace
+            client = stack.enter_context(dask_client(scheduler, None))
+            if progress:
+                print(f"Dask dashboard: {client.dashboard_link}", file=sys.stderr)
+        store = stack.enter_context(ResultsStore(out))
         key = store.open_run(config, __version__)
         done = store.finished(key)
         todo = [t for t in tasks if t.key not in done]
@@ -146,7 +202,7 @@ def reproduce(
             if client is not None:
                 _run(client, store, key, todo, len(tasks), progress)
             else:
-                with dask_client(scheduler, workers) as new_client:
+                with dask_client(None, workers, dashboard) as new_client:
                     if progress:
                         print(f"Dask dashboard: {new_client.dashboard_link}", file=sys.stderr)
                     _run(new_client, store, key, todo, len(tasks), progress)

@@ -106,8 +106,19 @@ class ResultsStore:
             self._db = sqlite3.connect(self.path, timeout=60)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+        except sqlite3.OperationalError as exc:  # cannot open, locked: not damage
+            raise StoreError(f"cannot use results store {self.path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise self.damaged(str(exc)) from None
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot use results store {self.path}: {exc}") from exc
+
+    def damaged(self, reason: str) -> StoreError:
+        """The error for a store that cannot be read: what is wrong and how to go on."""
+        return StoreError(
+            f"the results store {self.path} is damaged ({reason}); start a new one with "
+            "--out NEWDIR"
+        )
 
     def close(self) -> None:
         """Close the database connection."""
@@ -122,19 +133,24 @@ class ResultsStore:
     def open_run(self, config: dict[str, Any], package_version: str) -> str:
         """Register a run (or find the same configuration's earlier run); return its hash."""
         key = config_hash(config)
-        with self._db:
-            self._db.execute(
-                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key,
-                    config["figure"],
-                    json.dumps(config, sort_keys=True),
-                    package_version,
-                    git_commit(),
-                    _now(),
-                    _now(),
-                ),
-            )
+        try:
+            with self._db:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        key,
+                        config["figure"],
+                        json.dumps(config, sort_keys=True),
+                        package_version,
+                        git_commit(),
+                        _now(),
+                        _now(),
+                    ),
+                )
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot write to the results store {self.path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise self.damaged(str(exc)) from None
         return key
 
     def finished(self, key: str) -> dict[tuple[str, int], str]:
@@ -154,6 +170,23 @@ class ResultsStore:
         seconds: float,
     ) -> None:
         """Commit one task's metric rows and its completion mark in one transaction."""
+        try:
+            self._write_task(key, figure, setting, scm_index, rows, seconds)
+        except sqlite3.Error as exc:  # e.g. a full disk: the transaction is rolled back
+            raise StoreError(
+                f"cannot write to the results store {self.path}: {exc}; the finished tasks are "
+                "kept: free space (or fix the folder) and rerun to resume"
+            ) from None
+
+    def _write_task(
+        self,
+        key: str,
+        figure: str,
+        setting: str,
+        scm_index: int,
+        rows: Iterable[tuple[str, str, float]],
+        seconds: float,
+    ) -> None:
         with self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -167,15 +200,34 @@ class ResultsStore:
 
     def runs(self) -> pd.DataFrame:
         """One row per run: hash, figure, config (dict), version, commit, timestamps."""
-        frame = pd.read_sql_query("SELECT * FROM runs ORDER BY created_at, config_hash", self._db)
-        frame["config"] = [json.loads(c) for c in frame["config"]]
+        try:
+            frame = pd.read_sql_query(
+                "SELECT * FROM runs ORDER BY created_at, config_hash", self._db
+            )
+        except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+            raise self.damaged(str(exc)) from None
+        if not {"config_hash", "config", "package_version", "git_commit"} <= set(frame.columns):
+            raise self.damaged("its runs table lacks columns")
+        configs = []
+        for key, text in zip(frame["config_hash"], frame["config"], strict=True):
+            try:
+                config = json.loads(text)
+            except (TypeError, ValueError, RecursionError):
+                raise self.damaged(f"run {key}: its config is not JSON") from None
+            if not isinstance(config, dict):
+                raise self.damaged(f"run {key}: its config is not a JSON object")
+            configs.append(config)
+        frame["config"] = configs
         return frame
 
     def results(self, key: str) -> pd.DataFrame:
         """A run's long table: setting (JSON), scm_index, method, metric, value."""
-        return pd.read_sql_query(
-            "SELECT setting, scm_index, method, metric, value FROM results WHERE config_hash = ? "
-            "ORDER BY setting, scm_index, method, metric",
-            self._db,
-            params=(key,),
-        )
+        try:
+            return pd.read_sql_query(
+                "SELECT setting, scm_index, method, metric, value FROM results WHERE "
+                "config_hash = ? ORDER BY setting, scm_index, method, metric",
+                self._db,
+                params=(key,),
+            )
+        except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+            raise self.damaged(str(exc)) from None

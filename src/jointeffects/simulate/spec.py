@@ -29,6 +29,9 @@ _ALL_KEYS = (
     "action_mechanisms",
     "interventions",
 )
+#: Largest power of a term: beyond it a sample overflows for any value away from 0 and 1.
+MAX_POWER = 1000
+
 _VARIABLE = re.compile(r"^([AC])(0|[1-9][0-9]*)$")
 
 
@@ -126,12 +129,20 @@ def read_spec(path_or_dict: str | os.PathLike[str] | Mapping[str, Any]) -> dict[
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SpecError(f"{str(path)!r} is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise SpecError(
+            f"{str(path)!r} nests JSON too deeply to be an SCM spec; check the file"
+        ) from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise SpecError(f"{str(path)!r} is not a usable SCM spec: {exc}") from None
     return validate_spec(data)
 
 
 def write_spec(spec: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
-    """Write a (validated) spec as indented JSON."""
-    Path(path).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+    """Write a (validated) spec as indented JSON, atomically."""
+    from jointeffects.fileio import write_text
+
+    write_text(json.dumps(spec, indent=2) + "\n", path)
 
 
 def _actions(actions: Any) -> list[str]:
@@ -140,6 +151,11 @@ def _actions(actions: Any) -> list[str]:
     for i, a in enumerate(actions):
         if not isinstance(a, str) or not a:
             raise SpecError(f"actions[{i}]: {a!r} is not a non-empty string")
+        if "+" in a:
+            raise SpecError(
+                f"actions[{i}]: {a!r} contains '+', which joins actions into a block "
+                "(tv+email); rename the action"
+            )
     dupes = sorted({a for a in actions if actions.count(a) > 1})
     if dupes:
         raise SpecError(f"actions: names must be unique, repeated {dupes}")
@@ -154,8 +170,14 @@ def _list(value: Any, where: str, n: int) -> list[Any]:
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise SpecError(f"{where}: {value!r} is not a finite number")
+    try:
+        ok = not isinstance(value, bool) and isinstance(value, int | float)
+        ok = ok and math.isfinite(value)
+    except OverflowError:  # an integer beyond the float range
+        ok = False
+    if not ok:
+        shown = repr(value)
+        raise SpecError(f"{where}: {shown[:40]} is not a finite number")
     return float(value)
 
 
@@ -191,6 +213,10 @@ def _terms(terms: Any, where: str) -> list[dict[str, Any]]:
                 raise SpecError(f"{here}.powers: {exc}") from None
             if isinstance(p, bool) or not isinstance(p, int) or p < 0:
                 raise SpecError(f"{here}.powers.{v}: {p!r} is not a non-negative integer")
+            if p > MAX_POWER:
+                raise SpecError(
+                    f"{here}.powers.{v}: {p} is too large; powers are at most {MAX_POWER}"
+                )
             clean[v] = int(p)
         out.append({"coef": coef, "powers": clean})
     return out
