@@ -1,7 +1,7 @@
 """Benchmark: wall time and peak memory of ``fit`` and ``predict`` at 10^6 rows, and the time
 the memory check needs to refuse a 40-action cubic design.
 
-Run ``python benchmarks/bench_reliability.py [--rows 1000000] [--out benchmarks/results]``.
+Run ``python benchmarks/bench_reliability.py [--rows 1000000]``.
 
 - Data: the marketing example's SCM (4 actions), --rows rows of the observational regime and
   of each single-action experiment (Parquet), and --rows query rows.
@@ -11,26 +11,25 @@ Run ``python benchmarks/bench_reliability.py [--rows 1000000] [--out benchmarks/
   ``fit`` at degree 3; it must exit 2 naming the design's size. Timed as the whole command in a
   fresh process (interpreter start and imports included) and as the check alone in-process.
 
-The results (with the command line, git commit and date) go to a JSON file in --out.
+The results, stamped with the command line, git commit and date, go to
+``benchmarks/results/reliability.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from stamp import write_result
 
-from jointeffects.experiments.store import git_commit
 from jointeffects.simulate.examples import marketing_example
 
 #: The ``jointeffects`` command, in this interpreter.
@@ -104,17 +103,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows per regime and queries")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     opts = parser.parse_args()
 
-    results: dict[str, Any] = {
-        "benchmark": "bench_reliability",
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "git_commit": git_commit(),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "rows_per_regime": opts.rows,
-        "cpu_count": os.cpu_count(),
-    }
+    results: dict[str, Any] = {"rows_per_regime": opts.rows}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         data = write_regimes(folder, opts.rows, opts.seed)
@@ -146,10 +137,7 @@ def main() -> None:
     ok = r["exit"] == 2 and r["seconds"] < 1.0 and fit["exit"] == 0 and predict["exit"] == 0
     print("refused in under a second: " + ("yes" if r["seconds"] < 1.0 else "NO"))
 
-    opts.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = opts.out / f"bench_reliability-{stamp}.json"
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    path = write_result("reliability", results)
     print(f"wrote {path}")
     if not ok:
         sys.exit(1)
