@@ -13,9 +13,10 @@ import platform
 import shlex
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from jointeffects.fileio import write_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -49,13 +50,5 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     """Write ``{"stamp": ..., **payload}`` to ``benchmarks/results/<name>.json`` atomically."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     target = RESULTS / f"{name}.json"
-    text = json.dumps({"stamp": stamp(), **payload}, indent=2, sort_keys=False) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=RESULTS, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_text(json.dumps({"stamp": stamp(), **payload}, indent=2) + "\n", target)
     return target

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from jointeffects.fileio import write_text
+
 DOCS = Path(__file__).resolve().parent
 TEXT = DOCS / "reproduction_text.md"
 AXES = ["K", "n_obs", "n_sint", "n_tot", "ratio"]
@@ -86,10 +88,7 @@ def main() -> None:
             f"{seconds} s.\n\n{table(folder)}\n\n![{fig}, {scale} scale](figures/{fig}-{scale}.png)"
         )
         text = text.replace(f"{{{{ {fig}-{scale} }}}}", block)
-    target = DOCS / "reproduction.md"
-    tmp = target.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(target)
+    write_text(text, DOCS / "reproduction.md")
 
 
 if __name__ == "__main__":
