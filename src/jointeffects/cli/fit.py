@@ -51,7 +51,7 @@ def _read_regimes(data: tuple[str, ...], regime_col: str | None) -> Any:
 
 
 def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
-    from jointeffects.estimate.data import regime_label
+    from jointeffects.estimate.regimes.tables import regime_label
 
     kind = type(est).__name__
     lines = [
@@ -216,7 +216,7 @@ def fit(
 
     from jointeffects.estimate import as_regime_data
     from jointeffects.estimate.diagnostics import additivity_check, support_diagnostics
-    from jointeffects.estimate.serialize import fit_uncertainty, save_model
+    from jointeffects.estimate.modelfile.format import fit_uncertainty, save_model
 
     regimes = as_regime_data(tables, outcome=outcome, regime_col=regime_col)
     est = _estimator(estimator, degree, cv, seed)

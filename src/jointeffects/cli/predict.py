@@ -57,7 +57,7 @@ def predict(
 ) -> None:
     """Predict interventional means at query points, flagging extrapolation."""
     from jointeffects.estimate.diagnostics import extrapolation
-    from jointeffects.estimate.serialize import load_model
+    from jointeffects.estimate.modelfile.format import load_model
 
     check_outputs([("--out", out, "table")], [("--model", model_path), ("--at", at)])
     model = load_model(model_path)
@@ -151,7 +151,7 @@ def curves(
 ) -> None:
     """Per-action response curves: effect of each action, others at their medians."""
     from jointeffects.cli.plots import curves_figure, model_curves
-    from jointeffects.estimate.serialize import load_model
+    from jointeffects.estimate.modelfile.format import load_model
 
     check_outputs(
         [("--out", out, "figure"), ("--csv", csv_path, "table")],

@@ -97,7 +97,7 @@ def render_report(model: Any, pair: tuple[str, str] | None, source: str) -> str:
     import pandas as pd
 
     from jointeffects.cli.plots import curves_figure, heatmap_figure, model_curves, support_figure
-    from jointeffects.estimate.data import regime_label
+    from jointeffects.estimate.regimes.tables import regime_label
 
     est, diag = model.estimator, model.diagnostics
     actions = list(est.actions_)
@@ -161,7 +161,7 @@ def render_report(model: Any, pair: tuple[str, str] | None, source: str) -> str:
 @out_option("HTML file to write.")
 def report(model_path: Path, pair: str | None, out: Path) -> None:
     """Write a self-contained HTML report: data, support, curves, heat map, assumptions."""
-    from jointeffects.estimate.serialize import load_model
+    from jointeffects.estimate.modelfile.format import load_model
 
     check_outputs([("--out", out, "report")], [("--model", model_path)])
     model = load_model(model_path)

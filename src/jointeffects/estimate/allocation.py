@@ -40,9 +40,9 @@ import pandas as pd
 from sklearn.base import clone
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.base import default_learner, experiment_blocks
-from jointeffects.estimate.data import MIN_ROWS, Regime, RegimeData
-from jointeffects.estimate.intervals import (
+from jointeffects.estimate.estimators.base import default_learner, experiment_blocks
+from jointeffects.estimate.regimes.tables import MIN_ROWS, Regime, RegimeData
+from jointeffects.estimate.uncertainty.intervals import (
     linear_rows,
     refit,
     regime_data,
@@ -163,7 +163,7 @@ def recommend_allocation(
             f"estimator {estimator!r} needs a pilot sample of every regime: pass pilot="
         )
     if kind == "structured" and isinstance(estimator, str):
-        from jointeffects.estimate.structured import StructuredEstimator
+        from jointeffects.estimate.estimators.structured import StructuredEstimator
 
         estimator = StructuredEstimator()
     data = regime_data(pilot, outcome)
@@ -202,8 +202,8 @@ def _closest_within_noise(ratios: np.ndarray, per_sim: np.ndarray, prior: float)
 
 
 def _kind(estimator: Any) -> str:
-    from jointeffects.estimate.joint import JointEffectEstimator
-    from jointeffects.estimate.structured import StructuredEstimator
+    from jointeffects.estimate.estimators.paper import JointEffectEstimator
+    from jointeffects.estimate.estimators.structured import StructuredEstimator
 
     if isinstance(estimator, str):
         if estimator not in ("paper", "structured"):

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.intervals import (
+from jointeffects.estimate.uncertainty.intervals import (
     MIN_TRUSTED_ROWS,
     SPEC_LEVEL,
     add_note,
@@ -82,14 +82,14 @@ def response_curves(
     intervals : {"auto", "bootstrap", "sandwich", None}, default="auto"
         "auto": the bootstrap (for a StructuredEstimator its refits relearn the structure);
         "sandwich": the fast analytic band of a StructuredEstimator, conditional on its
-        learned structure (see :func:`~jointeffects.estimate.intervals.sandwich_intervals`).
+        learned structure (see :func:`~jointeffects.estimate.uncertainty.intervals.sandwich_intervals`).
     level, n_boot, random_state, outcome, min_rows
-        As for :func:`~jointeffects.estimate.intervals.bootstrap_intervals`.
+        As for :func:`~jointeffects.estimate.uncertainty.intervals.bootstrap_intervals`.
     misspecification : bool, default=True
         Widen by the bias term (for the sandwich the spreads to the fits one degree richer
         and one penalty step lighter), as in
-        :func:`~jointeffects.estimate.intervals.sandwich_intervals` and (for polynomial
-        ridge learners) :func:`~jointeffects.estimate.intervals.bootstrap_intervals`; the
+        :func:`~jointeffects.estimate.uncertainty.intervals.sandwich_intervals` and (for polynomial
+        ridge learners) :func:`~jointeffects.estimate.uncertainty.intervals.bootstrap_intervals`; the
         sandwich also flags every row when the residual specification test rejects.
 
     Returns

@@ -19,8 +19,8 @@ from scipy import stats
 from sklearn.base import clone
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.basis import monomial_columns, monomial_exponents, polynomial_columns
-from jointeffects.estimate.data import RegimeData, as_regime_data, query_array, row_chunks
+from jointeffects.estimate.learners.basis import monomial_columns, monomial_exponents, polynomial_columns
+from jointeffects.estimate.regimes.tables import RegimeData, as_regime_data, query_array, row_chunks
 
 #: Regimes with fewer rows than this get their intervals flagged: the learners' CV and model
 #: choice are unstable there.
@@ -126,7 +126,7 @@ def bootstrap_intervals(
 def learned_from(fitted: Any, data: RegimeData) -> RegimeData:
     """``data`` restricted to the regimes ``fitted`` learns from: the joint experiment for a
     :class:`JointTopline`, the observational data for an :class:`ObservationalBaseline`."""
-    from jointeffects.estimate.baselines import JointTopline, ObservationalBaseline
+    from jointeffects.estimate.estimators.baselines import JointTopline, ObservationalBaseline
 
     if isinstance(fitted, JointTopline):
         read: Any = data.actions
@@ -145,7 +145,7 @@ def model_note(fitted: Any, data: RegimeData, spec_level: float = SPEC_LEVEL) ->
     every equation each regime observes, Bonferroni over all, rejecting at ``spec_level``
     (its far tail is anti-conservative, so Gaussian data are flagged a little too often).
     """
-    from jointeffects.estimate.gaussian import GaussianNoiseJointEstimator
+    from jointeffects.estimate.estimators.prior import GaussianNoiseJointEstimator
 
     if not isinstance(fitted, GaussianNoiseJointEstimator):
         return baseline_note(fitted)
@@ -186,7 +186,7 @@ def mixed_effect_note(fitted: Any, intervened: Any, regression_misfit: str = "")
     effect, which cancels the posterior means E[f_k(a_k, C_k) | a_k, a_anc] a mixed effect
     keeps and polynomial learners only approximate). A :class:`StructuredEstimator` is always
     flagged; per-regime regressions get ``regression_misfit`` (:func:`regression_misfit_note`)."""
-    from jointeffects.estimate.structured import StructuredEstimator
+    from jointeffects.estimate.estimators.structured import StructuredEstimator
 
     if not is_mixed(fitted, intervened):
         return ""
@@ -236,7 +236,7 @@ def regression_misfit_note(
 
 def polynomial_degree(learner: Any) -> int | None:
     """The degree of a fitted :class:`PolynomialRidgeCV` learner, else None."""
-    from jointeffects.estimate.ridge import PolynomialRidgeCV
+    from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
 
     return int(learner.degree) if isinstance(learner, PolynomialRidgeCV) else None
 
@@ -267,8 +267,8 @@ def extension_residual_test(
 def regime_regressions(fitted: Any) -> dict[Any, Any]:
     """The fitted per-regime learners behind ``fitted``'s mixed effects ({} if none), also
     through an :class:`AdditiveProjection`."""
-    from jointeffects.estimate.joint import JointEffectEstimator
-    from jointeffects.estimate.projection import AdditiveProjection
+    from jointeffects.estimate.estimators.paper import JointEffectEstimator
+    from jointeffects.estimate.estimators.projection import AdditiveProjection
 
     if isinstance(fitted, AdditiveProjection):
         return regime_regressions(fitted.estimator_)
@@ -326,7 +326,7 @@ def robust_score_statistic(scores: Iterator[np.ndarray]) -> float:
 def baseline_note(fitted: Any) -> str:
     """Why no interval of a baseline that ignores confounding (:class:`ObservationalBaseline`,
     :class:`PooledBaseline`) can be trusted, or "": it is one for their regression."""
-    from jointeffects.estimate.baselines import ObservationalBaseline, PooledBaseline
+    from jointeffects.estimate.estimators.baselines import ObservationalBaseline, PooledBaseline
 
     if not isinstance(fitted, ObservationalBaseline | PooledBaseline):
         return ""
@@ -373,7 +373,7 @@ def bias_aware_critical(ratio: Any, level: float) -> np.ndarray:
 
 def has_ridge_learners(estimator: Any) -> bool:
     """Whether ``estimator`` fits :class:`PolynomialRidgeCV` learners (its default too)."""
-    from jointeffects.estimate.ridge import PolynomialRidgeCV
+    from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
 
     inner = projected_estimator(estimator)
     if inner is not None:
@@ -397,7 +397,7 @@ def learner_neighbour(estimator: Any) -> Any:
     """An unfitted clone of ``estimator`` whose polynomial ridge learner is one degree richer
     (for an :class:`AdditiveProjection`, also its projection's degree).
     """
-    from jointeffects.estimate.ridge import PolynomialRidgeCV
+    from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
 
     inner = projected_estimator(estimator)
     if inner is not None:
@@ -418,8 +418,8 @@ def learner_neighbour(estimator: Any) -> Any:
 
 def projected_estimator(estimator: Any) -> Any:
     """The estimator an :class:`AdditiveProjection` wraps (its default too), else None."""
-    from jointeffects.estimate.joint import JointEffectEstimator
-    from jointeffects.estimate.projection import AdditiveProjection
+    from jointeffects.estimate.estimators.paper import JointEffectEstimator
+    from jointeffects.estimate.estimators.projection import AdditiveProjection
 
     if not isinstance(estimator, AdditiveProjection):
         return None
@@ -765,7 +765,7 @@ def specification_test(fitted: Any, data: RegimeData, degree: int = 2) -> tuple[
 
 def structured_fit(estimator: Any, data: RegimeData) -> Any:
     """``estimator`` if it is a fitted StructuredEstimator, else a fitted clone; or refuse."""
-    from jointeffects.estimate.structured import StructuredEstimator
+    from jointeffects.estimate.estimators.structured import StructuredEstimator
 
     if not isinstance(estimator, StructuredEstimator):
         raise DataError(

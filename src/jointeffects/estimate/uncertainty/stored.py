@@ -5,8 +5,8 @@ estimator; for polynomial ridge learners with their bias term) or, for a
 :class:`StructuredEstimator` fitted with ``n_boot=0``, the sandwich covariance together with
 the fits one degree richer and one penalty step lighter (the bias term) and the verdict of
 the residual specification test, so a loaded model gives the same bands and flags as
-:func:`~jointeffects.estimate.intervals.bootstrap_intervals` or
-:func:`~jointeffects.estimate.intervals.sandwich_intervals`. :func:`fit_uncertainty`
+:func:`~jointeffects.estimate.uncertainty.intervals.bootstrap_intervals` or
+:func:`~jointeffects.estimate.uncertainty.intervals.sandwich_intervals`. :func:`fit_uncertainty`
 computes them and this module also writes and reads them as JSON.
 """
 
@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.data import RegimeData, query_array
+from jointeffects.estimate.regimes.tables import RegimeData, query_array
 from jointeffects.estimate.diagnostics import Diagnostics, extrapolation
-from jointeffects.estimate.estimator_state import estimator_state, read_estimator, read_models
-from jointeffects.estimate.intervals import (
+from jointeffects.estimate.modelfile.estimators import estimator_state, read_estimator, read_models
+from jointeffects.estimate.uncertainty.intervals import (
     MIN_TRUSTED_ROWS,
     SPEC_LEVEL,
     add_note,
@@ -43,9 +43,9 @@ from jointeffects.estimate.intervals import (
     tiny_regime_note,
     widen,
 )
-from jointeffects.estimate.jsonfield import Field
-from jointeffects.estimate.learner_state import floats
-from jointeffects.estimate.structured import StructuredEstimator
+from jointeffects.estimate.modelfile.fields import Field
+from jointeffects.estimate.learners.state import floats
+from jointeffects.estimate.estimators.structured import StructuredEstimator
 
 _KEYS = (
     "method",
@@ -86,7 +86,7 @@ class Uncertainty:
     partner_replicates : list of fitted estimators or None
         Bootstrap with a neighbour only: the neighbour refitted on each replicate's
         resample, whose spreads give the noise subtracted from the bias term
-        (:func:`~jointeffects.estimate.intervals.calibrated_bias`).
+        (:func:`~jointeffects.estimate.uncertainty.intervals.calibrated_bias`).
     misfit : str
         The specification test's note when it rejected at fit ("" otherwise): every interval
         of the model is then flagged as not trustworthy.
@@ -95,7 +95,7 @@ class Uncertainty:
         when its penalty is the grid's smallest, or in a file of format 3 or 4); its spread
         is the other half of the sandwich's bias term.
     mixed_misfit : str
-        The note of :func:`~jointeffects.estimate.intervals.regression_misfit_note` at fit
+        The note of :func:`~jointeffects.estimate.uncertainty.intervals.regression_misfit_note` at fit
         ("" if its test did not reject, or the model has no per-regime regressions): the
         intervals of mixed effects are then flagged.
     """
@@ -121,14 +121,14 @@ def fit_uncertainty(
     Every estimator gets ``n_boot`` refits on rows resampled within each regime. With
     polynomial ridge learners (the paper's estimator) also its fit with learners one degree
     richer and that fit's ``n_boot`` refits on the same resamples (the bias term of
-    :func:`~jointeffects.estimate.intervals.bootstrap_intervals`). A StructuredEstimator's
+    :func:`~jointeffects.estimate.uncertainty.intervals.bootstrap_intervals`). A StructuredEstimator's
     refits relearn its ancestor sets, degree and alpha, and no bias term is added (as
     ``bootstrap_intervals`` does for it); with ``n_boot=0`` it gets instead the fast sandwich
-    of :func:`~jointeffects.estimate.intervals.sandwich_intervals` (covariance, the fits one
+    of :func:`~jointeffects.estimate.uncertainty.intervals.sandwich_intervals` (covariance, the fits one
     degree richer and one penalty step lighter, and the specification test's verdict).
     """
     if isinstance(estimator, StructuredEstimator) and n_boot < 1:
-        from jointeffects.estimate.intervals import misspecification_note, sandwich_covariance
+        from jointeffects.estimate.uncertainty.intervals import misspecification_note, sandwich_covariance
 
         return Uncertainty(
             "sandwich",
@@ -285,15 +285,15 @@ class SavedModel:
         DataFrame with column ``prediction``; with ``level`` also ``lower``, ``upper``,
         ``trusted`` and ``note``. Intervals are widened by the bias term stored at fit (the
         spread to the fit one degree richer; for the bootstrap less its noise) as in
-        :func:`~jointeffects.estimate.intervals.sandwich_intervals` and
-        :func:`~jointeffects.estimate.intervals.bootstrap_intervals`. An interval is not
+        :func:`~jointeffects.estimate.uncertainty.intervals.sandwich_intervals` and
+        :func:`~jointeffects.estimate.uncertainty.intervals.bootstrap_intervals`. An interval is not
         trusted where a regime had fewer than 200 rows, the query (or ``base``) lies outside
         the common support of the training regimes, the structured model failed its
         specification test at fit, the model is a baseline that ignores confounding
-        (:func:`~jointeffects.estimate.intervals.baseline_note`), or the query is a mixed
+        (:func:`~jointeffects.estimate.uncertainty.intervals.baseline_note`), or the query is a mixed
         effect of a structured model or of per-regime regressions whose misfit tests
-        rejected at fit (:func:`~jointeffects.estimate.intervals.regression_misfit_note`,
-        :func:`~jointeffects.estimate.intervals.mixed_effect_note`); ``note`` says which.
+        rejected at fit (:func:`~jointeffects.estimate.uncertainty.intervals.regression_misfit_note`,
+        :func:`~jointeffects.estimate.uncertainty.intervals.mixed_effect_note`); ``note`` says which.
         """
         est = self.estimator
         points = query_array(X, est.actions_)
@@ -327,7 +327,7 @@ class SavedModel:
                 spread = contrast(estimate - u.neighbour.predict(Q, intervened=intervened))
                 bias = calibrated_bias(spread, contrast(raw - other))
         else:
-            from jointeffects.estimate.intervals import linear_rows
+            from jointeffects.estimate.uncertainty.intervals import linear_rows
 
             assert u.covariance is not None
             rows = contrast(linear_rows(est, Q, intervened).T).T

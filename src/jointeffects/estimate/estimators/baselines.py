@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from jointeffects.errors import IdentificationError
-from jointeffects.estimate.base import RegimeEstimator, check_regime, require_regime
-from jointeffects.estimate.data import Regime, RegimeData, RegimeStreams
+from jointeffects.estimate.estimators.base import RegimeEstimator, check_regime, require_regime
+from jointeffects.estimate.regimes.tables import Regime, RegimeData, RegimeStreams
 
 
 class _SingleModel(RegimeEstimator):

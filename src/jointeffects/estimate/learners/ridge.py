@@ -7,7 +7,7 @@
 
 (R² scoring, mean over folds, first alpha among ties, refit on all rows) but never builds the
 n × p design: it streams rows in chunks into per-fold sufficient statistics
-(:mod:`jointeffects.estimate.polystats`), solves every alpha of a fold from one
+(:mod:`jointeffects.estimate.learners.polystats`), solves every alpha of a fold from one
 decomposition of the standardised Gram, scores each held-out fold from its own statistics and
 refits from the merged statistics of all folds. Memory is O(p² + chunk_size · p).
 """
@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.polystats import (
+from jointeffects.estimate.learners.polystats import (
     FoldedStats,
     PolynomialStats,
     binomial_map,
@@ -138,7 +138,7 @@ class PolynomialRidgeCV(RegressorMixin, BaseEstimator):
         return self
 
     def _fit_dask(self, X: Any, y: Any, target: str | None) -> PolynomialRidgeCV:
-        from jointeffects.estimate.dask_stats import dask_folded_stats
+        from jointeffects.estimate.learners.dask import dask_folded_stats
 
         if target is None:
             _split_target(X, y, None)  # y is required

@@ -6,14 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from jointeffects.estimate.base import (
+from jointeffects.estimate.estimators.base import (
     RegimeEstimator,
     blocks_for_query,
     check_regime,
     experiment_blocks,
     require_regime,
 )
-from jointeffects.estimate.data import Regime, RegimeData, RegimeStreams
+from jointeffects.estimate.regimes.tables import Regime, RegimeData, RegimeStreams
 
 
 class JointEffectEstimator(RegimeEstimator):

@@ -15,8 +15,8 @@ import pandas as pd
 from scipy import stats
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.basis import polynomial_columns
-from jointeffects.estimate.data import Regime, RegimeData, regime_label
+from jointeffects.estimate.learners.basis import polynomial_columns
+from jointeffects.estimate.regimes.tables import Regime, RegimeData, regime_label
 
 
 def _named_sets(

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.polystats import FoldedStats
+from jointeffects.estimate.learners.polystats import FoldedStats
 
 if TYPE_CHECKING:
-    from jointeffects.estimate.ridge import PolynomialRidgeCV
+    from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
 
 #: ``validate(partition, index) -> (X, y)``: float arrays of one pandas partition.
 Validate = Callable[[Any, int], tuple[np.ndarray, np.ndarray]]

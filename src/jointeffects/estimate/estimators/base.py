@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
 from jointeffects.errors import DataError, IdentificationError
-from jointeffects.estimate.data import (
+from jointeffects.estimate.regimes.tables import (
     Regime,
     RegimeData,
     RegimeSource,
@@ -25,14 +25,14 @@ from jointeffects.estimate.data import (
 
 def default_learner() -> BaseEstimator:
     """The paper's learner: cubic polynomial ridge with the alpha chosen by 3-fold CV."""
-    from jointeffects.estimate.ridge import PolynomialRidgeCV
+    from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
 
     return PolynomialRidgeCV()
 
 
 def learner_streams(learner: Any) -> bool:
     """Whether a learner fits from merged per-fold statistics (``new_stats``/``fit_stats``,
-    as :class:`~jointeffects.estimate.ridge.PolynomialRidgeCV`); ``None`` is the default one."""
+    as :class:`~jointeffects.estimate.learners.ridge.PolynomialRidgeCV`); ``None`` is the default one."""
     return learner is None or all(
         callable(getattr(learner, name, None)) for name in ("new_stats", "fit_stats")
     )
@@ -65,7 +65,7 @@ class RegimeEstimator(BaseEstimator):
             together with ``regime_col``. Tables hold every action column and the outcome.
             ``(X, y)`` array pairs are accepted too (actions then named ``A0, A1, ...``).
             A regime too large to hold may be given as a stream of DataFrame chunks (a list
-            or iterator of them, or :class:`~jointeffects.estimate.data.RegimeChunks` with
+            or iterator of them, or :class:`~jointeffects.estimate.regimes.tables.RegimeChunks` with
             the total row count) or as a dask DataFrame (e.g. ``dd.read_parquet``). When
             :meth:`can_stream` (the default learner), chunks are read once and dask
             partitions are reduced to statistics where they live, so no regime's rows are
@@ -205,7 +205,7 @@ def folded_stats(learner: Any, sources: list[RegimeSource]) -> Any:
     frames, whose partitions are counted first); otherwise to fold ``i % cv``. Memory is
     O(p² + chunk · p) whatever the number of rows.
     """
-    from jointeffects.estimate.dask_stats import DaskRows
+    from jointeffects.estimate.learners.dask import DaskRows
 
     dask_rows = {}
     for i, source in enumerate(sources):

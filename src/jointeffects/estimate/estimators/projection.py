@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
-from jointeffects.estimate.base import RegimeEstimator, experiment_blocks
-from jointeffects.estimate.basis import polynomial_columns
-from jointeffects.estimate.data import Regime, RegimeData
+from jointeffects.estimate.estimators.base import RegimeEstimator, experiment_blocks
+from jointeffects.estimate.learners.basis import polynomial_columns
+from jointeffects.estimate.regimes.tables import Regime, RegimeData
 
 
 class AdditiveProjection(RegimeEstimator):
@@ -54,7 +54,7 @@ class AdditiveProjection(RegimeEstimator):
         self.random_state = random_state
 
     def _fit_regimes(self, data: RegimeData) -> None:
-        from jointeffects.estimate.joint import JointEffectEstimator
+        from jointeffects.estimate.estimators.paper import JointEffectEstimator
 
         base = JointEffectEstimator() if self.estimator is None else clone(self.estimator)
         self.estimator_ = base.fit(

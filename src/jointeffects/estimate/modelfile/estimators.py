@@ -13,18 +13,18 @@ from typing import Any
 import numpy as np
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.baselines import JointTopline, ObservationalBaseline, PooledBaseline
-from jointeffects.estimate.joint import JointEffectEstimator
-from jointeffects.estimate.jsonfield import Field
-from jointeffects.estimate.learner_state import (
+from jointeffects.estimate.estimators.baselines import JointTopline, ObservationalBaseline, PooledBaseline
+from jointeffects.estimate.estimators.paper import JointEffectEstimator
+from jointeffects.estimate.modelfile.fields import Field
+from jointeffects.estimate.learners.state import (
     MAX_DEGREE,
     MAX_MONOMIALS,
     floats,
     learner_state,
     read_learner,
 )
-from jointeffects.estimate.ridge import PolynomialRidgeCV
-from jointeffects.estimate.structured import StructuredEstimator, gated_design
+from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
+from jointeffects.estimate.estimators.structured import StructuredEstimator, gated_design
 
 #: The single-learner estimators (baselines) by name.
 SINGLE = {c.__name__: c for c in (ObservationalBaseline, PooledBaseline, JointTopline)}

@@ -40,10 +40,10 @@ from scipy import linalg, optimize
 from sklearn.exceptions import ConvergenceWarning
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.base import RegimeEstimator
-from jointeffects.estimate.basis import monomial_columns, monomial_exponents
-from jointeffects.estimate.data import Regime, RegimeData, as_regime_data
-from jointeffects.estimate.structure import ancestors_from_dag
+from jointeffects.estimate.estimators.base import RegimeEstimator
+from jointeffects.estimate.learners.basis import monomial_columns, monomial_exponents
+from jointeffects.estimate.regimes.tables import Regime, RegimeData, as_regime_data
+from jointeffects.estimate.estimators.ancestors import ancestors_from_dag
 
 
 class GaussianNoiseJointEstimator(RegimeEstimator):
@@ -314,7 +314,7 @@ class GaussianNoiseJointEstimator(RegimeEstimator):
         """The residuals e = (a_1 … a_K, y) − θᵀφ of every equation, shape (n, K + 1).
 
         Under the model the residuals of the equations a regime observes (not intervened)
-        are jointly N(0, Σ) in that regime; :func:`~jointeffects.estimate.intervals.model_note`
+        are jointly N(0, Σ) in that regime; :func:`~jointeffects.estimate.uncertainty.intervals.model_note`
         tests them.
         """
         self._check_fitted()

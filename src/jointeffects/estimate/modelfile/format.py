@@ -27,9 +27,9 @@ import pandas as pd
 
 from jointeffects.errors import DataError
 from jointeffects.estimate.diagnostics import SUPPORT_COLUMNS, VALIDATION_COLUMNS, Diagnostics
-from jointeffects.estimate.estimator_state import KINDS, estimator_state, read_estimator
-from jointeffects.estimate.jsonfield import Field
-from jointeffects.estimate.saved_model import (
+from jointeffects.estimate.modelfile.estimators import KINDS, estimator_state, read_estimator
+from jointeffects.estimate.modelfile.fields import Field
+from jointeffects.estimate.uncertainty.stored import (
     KEYS_BY_FORMAT,
     SavedModel,
     Uncertainty,

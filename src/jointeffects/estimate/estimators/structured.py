@@ -20,15 +20,15 @@ import numpy as np
 import pandas as pd
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.base import (
+from jointeffects.estimate.estimators.base import (
     RegimeEstimator,
     blocks_for_query,
     experiment_blocks,
     require_regime,
 )
-from jointeffects.estimate.basis import GatedDesign
-from jointeffects.estimate.data import Regime, RegimeData, row_chunks
-from jointeffects.estimate.structure import (
+from jointeffects.estimate.learners.basis import GatedDesign
+from jointeffects.estimate.regimes.tables import Regime, RegimeData, row_chunks
+from jointeffects.estimate.estimators.ancestors import (
     ancestors_from_dag,
     discover_ancestors,
     given_ancestors,

@@ -1,0 +1,1 @@
+"""The estimators of joint and mixed effects, the baselines, and the registry that names them."""

@@ -1,0 +1,1 @@
+"""The polynomial ridge learner, its sufficient statistics and the tests of its fit."""

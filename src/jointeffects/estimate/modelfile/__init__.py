@@ -1,0 +1,1 @@
+"""Model files: a fitted estimator, its diagnostics and uncertainty as validated JSON."""

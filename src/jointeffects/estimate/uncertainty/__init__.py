@@ -1,0 +1,1 @@
+"""Intervals of every estimator: bootstrap, sandwich, bias terms and trust flags."""
