@@ -36,7 +36,7 @@ import pandas as pd
 
 from jointeffects.estimate import JointEffectEstimator, allocation
 from jointeffects.estimate.allocation import recommend_allocation, split
-from jointeffects.estimate.structured import StructuredEstimator
+from jointeffects.estimate.estimators.structured import StructuredEstimator
 from jointeffects.simulate import sample_polynomial_scm
 
 GRID = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # the paper's Figure 2b ratios

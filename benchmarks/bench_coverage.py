@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from jointeffects.errors import IntervalWarning
 from jointeffects.estimate import (
     AdditiveProjection,
     GaussianNoiseJointEstimator,
@@ -65,16 +66,11 @@ from jointeffects.estimate import (
     ObservationalBaseline,
     PooledBaseline,
 )
-from jointeffects.estimate.intervals import (
-    IntervalWarning,
-    bootstrap_intervals,
-    learner_neighbour,
-    refit,
-    regime_data,
-    sandwich_intervals,
-    widen,
-)
-from jointeffects.estimate.structured import StructuredEstimator
+from jointeffects.estimate.estimators.structured import StructuredEstimator
+from jointeffects.estimate.uncertainty.bands import widen
+from jointeffects.estimate.uncertainty.bootstrap import bootstrap_intervals
+from jointeffects.estimate.uncertainty.refits import refit, regime_data
+from jointeffects.estimate.uncertainty.sandwich import sandwich_intervals
 from jointeffects.simulate import sample_linear_scm, sample_polynomial_scm
 from jointeffects.simulate.comparison import sample_gaussian_additive_scm, sample_interaction_scm
 
@@ -192,7 +188,7 @@ def paper_tables(
                 time.perf_counter() - start,
             )
         if any(name.endswith(("+bias-raw", "+bias-quadrature")) for name in variants):
-            richer = refit(learner_neighbour(JointEffectEstimator()), regime_data(data))
+            richer = refit(JointEffectEstimator()._richer_partner(required=True), regime_data(data))
             raw = np.abs(plain["estimate"] - richer.predict(queries.to_numpy(), intervened=mixed))
             widened = plain.copy()
             widened["lower"], widened["upper"] = widen(

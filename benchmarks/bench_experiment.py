@@ -40,8 +40,8 @@ import numpy as np
 from sklearn.preprocessing import PolynomialFeatures
 from threadpoolctl import threadpool_limits
 
-from jointeffects.estimate.base import RegimeEstimator
-from jointeffects.estimate.ridge import PolynomialRidgeCV
+from jointeffects.estimate.estimators.base import RegimeEstimator
+from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
 from jointeffects.experiments.settings import Setting
 from jointeffects.experiments.tasks import Task, TaskResult, run_task
 

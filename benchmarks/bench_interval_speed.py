@@ -19,14 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from jointeffects.estimate.intervals import (
-    IntervalWarning,
-    refit,
-    regime_data,
-    resample_rows,
-    sandwich_intervals,
-)
-from jointeffects.estimate.structured import StructuredEstimator
+from jointeffects.errors import IntervalWarning
+from jointeffects.estimate.estimators.structured import StructuredEstimator
+from jointeffects.estimate.uncertainty.refits import refit, regime_data, resample_rows
+from jointeffects.estimate.uncertainty.sandwich import sandwich_intervals
 from jointeffects.simulate import sample_polynomial_scm
 
 

@@ -38,7 +38,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from jointeffects.estimate.ridge import PolynomialRidgeCV
+from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
 
 K, DEGREE, CV = 5, 3, 3
 ALPHAS = np.logspace(-8, -1, 8)

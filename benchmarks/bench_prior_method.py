@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from jointeffects.estimate import JointEffectEstimator, JointTopline, ObservationalBaseline
-from jointeffects.estimate.gaussian import GaussianNoiseJointEstimator
-from jointeffects.estimate.structured import StructuredEstimator
+from jointeffects.estimate.estimators.prior import GaussianNoiseJointEstimator
+from jointeffects.estimate.estimators.structured import StructuredEstimator
 from jointeffects.simulate.comparison import COMPARISON_FAMILIES
 
 METHODS = ("ours", "ours-struct", "prior", "topline", "observational")

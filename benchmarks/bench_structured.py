@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from jointeffects.estimate import JointEffectEstimator, JointTopline
-from jointeffects.estimate.projection import AdditiveProjection
-from jointeffects.estimate.structured import StructuredEstimator
+from jointeffects.estimate.estimators.projection import AdditiveProjection
+from jointeffects.estimate.estimators.structured import StructuredEstimator
 from jointeffects.simulate import sample_polynomial_scm
 
 

@@ -37,3 +37,18 @@ class OutputError(JointEffectsError, ValueError):
 
 class SizeError(JointEffectsError, ValueError):
     """A request would need more memory than the machine has; the message gives the estimate."""
+
+
+# -- warnings ---------------------------------------------------------------------------------
+
+
+class JointEffectsWarning(UserWarning):
+    """Base class of all warnings the package issues."""
+
+
+class IntervalWarning(JointEffectsWarning):
+    """Some intervals are not trustworthy (tiny regime, extrapolation, a rejected model)."""
+
+
+class SupportWarning(JointEffectsWarning):
+    """The actions of some regime reach outside the observational support (Assumption 1)."""

@@ -170,7 +170,7 @@ def _resealed(text):
     """A deliberate edit: the checksum recomputed, so the fields themselves must refuse it."""
     import json
 
-    from jointeffects.estimate.serialize import _checksum
+    from jointeffects.estimate.modelfile.format import _checksum
 
     payload = json.loads(text)
     payload["checksum"] = _checksum(payload)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import refused
 
-from jointeffects.estimate.serialize import _checksum
+from jointeffects.estimate.modelfile.format import _checksum
 
 
 def _sealed(payload):

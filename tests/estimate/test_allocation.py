@@ -9,8 +9,8 @@ from test_intervals import OLS, sample_regimes
 from jointeffects.errors import DataError
 from jointeffects.estimate import JointEffectEstimator
 from jointeffects.estimate.allocation import STRUCTURED_C, recommend_allocation, split
-from jointeffects.estimate.projection import AdditiveProjection
-from jointeffects.estimate.structured import StructuredEstimator
+from jointeffects.estimate.estimators.projection import AdditiveProjection
+from jointeffects.estimate.estimators.structured import StructuredEstimator
 from jointeffects.simulate import sample_linear_scm
 
 

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 from test_intervals import OLS, sample_regimes
 
-from jointeffects.errors import DataError
+from jointeffects.errors import DataError, IntervalWarning
 from jointeffects.estimate import JointEffectEstimator
 from jointeffects.estimate.curves import plot_response_curves, response_curves, true_curves
-from jointeffects.estimate.intervals import IntervalWarning
-from jointeffects.estimate.structured import StructuredEstimator
+from jointeffects.estimate.estimators.structured import StructuredEstimator
 from jointeffects.simulate import sample_linear_scm, sample_polynomial_scm
 
 matplotlib.use("Agg")
@@ -53,7 +52,7 @@ def test_curves_cover_the_simulator_phi_up_to_the_constant(scm):
     for rep in range(20):
         data = sample_regimes(scm, 500, np.random.default_rng([3, rep]))
         est = StructuredEstimator(degrees=(1,), dag=dag, random_state=0)
-        curves = est.response_curves(data, grid=7, intervals="sandwich")
+        curves = response_curves(est, data, grid=7, intervals="sandwich")
         truth = true_curves(scm, curves)
         hits.append(np.mean((curves["lower"] <= truth) & (truth <= curves["upper"])))
     assert 0.75 <= np.mean(hits) <= 0.98
@@ -65,8 +64,13 @@ def test_bootstrap_curves_of_a_polynomial_scm_follow_the_truth():
     scm = sample_polynomial_scm(2, 3, n_calibration=5000)
     data = sample_regimes(scm, 10_000, 1)
     with pytest.warns(IntervalWarning, match="extrapolation"):
-        curves = StructuredEstimator(random_state=0).response_curves(
-            data, grid=9, intervals="bootstrap", n_boot=30, random_state=0
+        curves = response_curves(
+            StructuredEstimator(random_state=0),
+            data,
+            grid=9,
+            intervals="bootstrap",
+            n_boot=30,
+            random_state=0,
         )
     truth = true_curves(scm, curves)
     assert np.mean((curves["lower"] <= truth) & (truth <= curves["upper"])) >= 0.7
@@ -106,16 +110,16 @@ def test_without_data_the_curves_have_no_intervals(scm):
     data = sample_regimes(scm, 200, 3)
     est = JointEffectEstimator(learner=OLS()).fit(data)
     ref = {a: 0.0 for a in scm.actions}
-    curves = est.response_curves(grid={"A1": [0.0, 1.0]}, reference=ref)
+    curves = response_curves(est, grid={"A1": [0.0, 1.0]}, reference=ref)
     assert list(curves["action"]) == ["A1", "A1"] and curves["lower"].isna().all()
     slope = est.predict([[0.0, 1.0, 0.0]])[0] - est.predict([[0.0, 0.0, 0.0]])[0]
     assert curves["effect"].iloc[1] == pytest.approx(slope)
     with pytest.raises(DataError, match=r"without datasets pass grid as \{action: values\}"):
-        est.response_curves()
+        response_curves(est)
     with pytest.raises(DataError, match=r"grid names unknown action\(s\) \['B'\]"):
-        est.response_curves(data, grid={"B": [1.0]})
+        response_curves(est, data, grid={"B": [1.0]})
     with pytest.raises(DataError, match=r"needs a StructuredEstimator"):
-        est.response_curves(data, intervals="sandwich")
+        response_curves(est, data, intervals="sandwich")
 
 
 def test_plot_draws_bands_and_the_truth(scm):

@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.gaussian import GaussianNoiseJointEstimator
+from jointeffects.estimate.estimators.prior import GaussianNoiseJointEstimator
 from jointeffects.simulate import AdditiveSCM
 
 ACTIONS = ["A0", "A1", "A2"]

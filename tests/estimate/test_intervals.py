@@ -10,7 +10,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.preprocessing import PolynomialFeatures
 
-from jointeffects.errors import DataError
+from jointeffects.errors import DataError, IntervalWarning
 from jointeffects.estimate import (
     AdditiveProjection,
     JointEffectEstimator,
@@ -20,22 +20,13 @@ from jointeffects.estimate import (
     PooledBaseline,
 )
 from jointeffects.estimate.curves import response_curves
-from jointeffects.estimate.intervals import (
-    IntervalWarning,
-    bias_aware_critical,
-    binned_residual_test,
-    bootstrap_intervals,
-    extension_residual_test,
-    lighter_fit,
-    percentile_bounds,
-    refit,
-    regime_data,
-    regression_misfit_note,
-    resample_rows,
-    sandwich_intervals,
-    widen,
-)
-from jointeffects.estimate.structured import StructuredEstimator
+from jointeffects.estimate.estimators.structured import StructuredEstimator
+from jointeffects.estimate.learners.misfit import binned_residual_test, extension_residual_test
+from jointeffects.estimate.uncertainty.bands import bias_aware_critical, percentile_bounds, widen
+from jointeffects.estimate.uncertainty.bootstrap import bootstrap_intervals
+from jointeffects.estimate.uncertainty.refits import refit, regime_data, resample_rows
+from jointeffects.estimate.uncertainty.sandwich import sandwich_intervals
+from jointeffects.estimate.uncertainty.trust import regression_misfit_note
 from jointeffects.simulate import sample_linear_scm, sample_polynomial_scm
 
 
@@ -147,7 +138,7 @@ def test_bias_term_is_the_largest_spread_to_the_degree_and_penalty_neighbours(li
     np.testing.assert_allclose(table["bias"], spread, rtol=1e-9)
     # At the grid's smallest penalty there is no lighter fit: the degree spread alone.
     smallest = StructuredEstimator(degrees=(1,), alphas=(1e-6,), dag=dag).fit(data)
-    assert lighter_fit(smallest, regime_data(data)) is None
+    assert smallest._lighter_fit(regime_data(data)) is None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IntervalWarning)
         alone = sandwich_intervals(smallest, data, queries)
@@ -257,7 +248,7 @@ def test_widening_an_interval_of_zero_width_gives_the_bias():
 
 def test_projection_bias_partner_is_one_degree_richer_inside_and_out():
     from jointeffects.estimate import AdditiveProjection
-    from jointeffects.estimate.intervals import bootstrap_partner
+    from jointeffects.estimate.uncertainty.refits import bootstrap_partner
 
     partner = bootstrap_partner(AdditiveProjection(degree=2, random_state=4))
     assert (partner.degree, partner.estimator.learner.degree, partner.random_state) == (3, 4, 4)

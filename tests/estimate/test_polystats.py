@@ -7,7 +7,7 @@ import pytest
 from sklearn.preprocessing import PolynomialFeatures
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.polystats import (
+from jointeffects.estimate.learners.polystats import (
     FoldedStats,
     PolynomialStats,
     binomial_map,

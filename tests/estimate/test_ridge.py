@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.ridge import PolynomialRidgeCV
+from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
 
 ALPHAS = np.logspace(-8, -1, 8)
 

@@ -10,7 +10,7 @@ import pytest
 from regime_data import regimes
 from sklearn.linear_model import LinearRegression
 
-from jointeffects.errors import DataError
+from jointeffects.errors import DataError, IntervalWarning
 from jointeffects.estimate import (
     AdditiveProjection,
     JointEffectEstimator,
@@ -23,14 +23,8 @@ from jointeffects.estimate import (
     as_regime_data,
 )
 from jointeffects.estimate.diagnostics import additivity_check, support_diagnostics
-from jointeffects.estimate.intervals import (
-    IntervalWarning,
-    bootstrap_intervals,
-    regression_misfit_note,
-    sandwich_intervals,
-)
-from jointeffects.estimate.polystats import monomial_powers
-from jointeffects.estimate.serialize import (
+from jointeffects.estimate.learners.polystats import monomial_powers
+from jointeffects.estimate.modelfile.format import (
     FORMAT,
     SavedModel,
     fit_uncertainty,
@@ -38,6 +32,9 @@ from jointeffects.estimate.serialize import (
     model_from_dict,
     save_model,
 )
+from jointeffects.estimate.uncertainty.bootstrap import bootstrap_intervals
+from jointeffects.estimate.uncertainty.sandwich import sandwich_intervals
+from jointeffects.estimate.uncertainty.trust import regression_misfit_note
 from jointeffects.simulate import sample_polynomial_scm
 
 
@@ -177,7 +174,7 @@ def test_saved_structured_band_equals_the_library_sandwich(data, queries, tmp_pa
 
 def test_format_4_sandwich_files_are_read_with_the_degree_spread_only(data, queries, tmp_path):
     # Format 4 stored no penalty neighbour: such a file still gives the band it gave then.
-    from jointeffects.estimate.serialize import _checksum, model_to_dict
+    from jointeffects.estimate.modelfile.format import _checksum, model_to_dict
 
     fitted = _fit(StructuredEstimator(degrees=(1, 2), random_state=0), data)
     diagnostics = support_diagnostics(data)
@@ -208,7 +205,7 @@ def test_format_4_sandwich_files_are_read_with_the_degree_spread_only(data, quer
 def test_saved_paper_model_flags_mixed_effects_where_the_regressions_misfit(tmp_path):
     # Uniform noise at 10^4 rows: the binned residual test rejects. The file keeps its note,
     # which flags mixed effects (not the joint effect) as the library's bootstrap does.
-    from jointeffects.estimate.serialize import _checksum, model_to_dict
+    from jointeffects.estimate.modelfile.format import _checksum, model_to_dict
 
     rng = np.random.default_rng(np.random.SeedSequence(2032, spawn_key=(10_000,)))
     scm = sample_polynomial_scm(5, rng, families=("uniform",), n_calibration=20_000)
@@ -272,8 +269,8 @@ def test_saved_structured_bootstrap_equals_the_library_bootstrap(data, queries, 
     # A replicate that is not a structured model on the same actions is refused.
     payload = json.loads((tmp_path / "m.json").read_text())
     other = _fit(JointEffectEstimator(), data)
-    from jointeffects.estimate.estimator_state import estimator_state
-    from jointeffects.estimate.serialize import _checksum
+    from jointeffects.estimate.modelfile.estimators import estimator_state
+    from jointeffects.estimate.modelfile.format import _checksum
 
     payload["uncertainty"]["replicates"][2] = estimator_state(other)
     payload["checksum"] = _checksum(payload)  # a deliberate edit: the fields are still checked
@@ -329,7 +326,7 @@ def test_unsupported_or_unfitted_estimators_are_refused(data, tmp_path):
 @pytest.fixture(scope="module")
 def payload(data):
     fitted = _fit(JointEffectEstimator(learner=PolynomialRidgeCV(degree=2)), data)
-    from jointeffects.estimate.serialize import model_to_dict
+    from jointeffects.estimate.modelfile.format import model_to_dict
 
     return model_to_dict(fitted, support_diagnostics(data))
 
@@ -337,7 +334,7 @@ def payload(data):
 def _tampered(payload, edit, reseal=True):
     """``payload`` edited; resealed with a matching checksum unless ``reseal`` is false, as a
     deliberate edit would be (the fields must then refuse it)."""
-    from jointeffects.estimate.serialize import _checksum
+    from jointeffects.estimate.modelfile.format import _checksum
 
     copy = json.loads(json.dumps(payload))
     edit(copy)
@@ -374,7 +371,7 @@ def test_tampered_files_are_refused_naming_the_field(payload, edit, match):
 
 
 def test_format_3_files_are_still_read(payload, queries):
-    from jointeffects.estimate.serialize import _checksum
+    from jointeffects.estimate.modelfile.format import _checksum
 
     assert FORMAT == "jointeffects.model/6"
     old = _tampered(payload, lambda p: p.__setitem__("format", "jointeffects.model/3"))

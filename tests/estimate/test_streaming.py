@@ -17,7 +17,7 @@ from jointeffects.estimate import (
     PooledBaseline,
     StructuredEstimator,
 )
-from jointeffects.estimate.data import RegimeChunks, as_regime_streams
+from jointeffects.estimate.regimes import RegimeChunks, as_regime_streams
 from jointeffects.simulate import sample_polynomial_scm
 
 N = 3001  # rows per regime; not a multiple of the chunk sizes or of cv

@@ -9,14 +9,14 @@ from sklearn.linear_model import LinearRegression
 
 from jointeffects.errors import DataError, IdentificationError
 from jointeffects.estimate import JointEffectEstimator
-from jointeffects.estimate.data import as_regime_data
-from jointeffects.estimate.projection import AdditiveProjection
-from jointeffects.estimate.structure import (
+from jointeffects.estimate.estimators.ancestors import (
     ancestors_from_dag,
     discover_ancestors,
     given_ancestors,
 )
-from jointeffects.estimate.structured import StructuredEstimator
+from jointeffects.estimate.estimators.projection import AdditiveProjection
+from jointeffects.estimate.estimators.structured import StructuredEstimator
+from jointeffects.estimate.regimes import as_regime_data
 from jointeffects.simulate import load_scm, sample_linear_scm, sample_polynomial_scm
 
 

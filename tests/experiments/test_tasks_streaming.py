@@ -14,7 +14,7 @@ from jointeffects.estimate import (
     ObservationalBaseline,
     PooledBaseline,
 )
-from jointeffects.estimate.data import RegimeChunks
+from jointeffects.estimate.regimes import RegimeChunks
 from jointeffects.experiments import tasks
 from jointeffects.experiments.methods import METHODS, Method
 from jointeffects.experiments.settings import Setting, n_train

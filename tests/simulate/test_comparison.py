@@ -10,8 +10,8 @@ from sklearn.preprocessing import PolynomialFeatures
 
 from jointeffects.errors import SpecError
 from jointeffects.estimate import JointEffectEstimator
-from jointeffects.estimate.gaussian import GaussianNoiseJointEstimator
-from jointeffects.estimate.structured import StructuredEstimator
+from jointeffects.estimate.estimators.prior import GaussianNoiseJointEstimator
+from jointeffects.estimate.estimators.structured import StructuredEstimator
 from jointeffects.simulate.comparison import (
     COMPARISON_FAMILIES,
     sample_gaussian_additive_scm,

@@ -51,7 +51,7 @@ def _read_regimes(data: tuple[str, ...], regime_col: str | None) -> Any:
 
 
 def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
-    from jointeffects.estimate.regimes.tables import regime_label
+    from jointeffects.estimate.regimes import regime_label
 
     kind = type(est).__name__
     lines = [

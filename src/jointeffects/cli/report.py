@@ -97,7 +97,7 @@ def render_report(model: Any, pair: tuple[str, str] | None, source: str) -> str:
     import pandas as pd
 
     from jointeffects.cli.plots import curves_figure, heatmap_figure, model_curves, support_figure
-    from jointeffects.estimate.regimes.tables import regime_label
+    from jointeffects.estimate.regimes import regime_label
 
     est, diag = model.estimator, model.diagnostics
     actions = list(est.actions_)

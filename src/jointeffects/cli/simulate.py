@@ -23,7 +23,7 @@ EXAMPLES = ("marketing",)
 def _intervened(regime: str, actions: tuple[str, ...]) -> tuple[str, ...]:
     import difflib
 
-    from jointeffects.estimate.regimes.tables import parse_regime_key
+    from jointeffects.estimate.regimes import parse_regime_key
 
     if regime.strip().lower() == "all":
         return actions
@@ -77,7 +77,7 @@ def simulate(scm_path: Path, regime: str, rows: int, seed: int, out: Path) -> No
     """Draw rows of one regime of a simulated SCM."""
     import numpy as np
 
-    from jointeffects.estimate.regimes.tables import regime_label
+    from jointeffects.estimate.regimes import regime_label
 
     check_outputs([("--out", out, "table")], [("--scm", scm_path)])
     scm = read_scm(scm_path)

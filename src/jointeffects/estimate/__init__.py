@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from jointeffects.errors import IntervalWarning
 from jointeffects.estimate.allocation import Allocation, recommend_allocation
-from jointeffects.estimate.estimators.baselines import JointTopline, ObservationalBaseline, PooledBaseline
 from jointeffects.estimate.curves import plot_response_curves, response_curves
-from jointeffects.estimate.regimes.tables import RegimeChunks, RegimeData, as_regime_data
 from jointeffects.estimate.diagnostics import Diagnostics, additivity_check, support_diagnostics
-from jointeffects.estimate.estimators.prior import GaussianNoiseJointEstimator
-from jointeffects.estimate.uncertainty.intervals import IntervalWarning, bootstrap_intervals, sandwich_intervals
+from jointeffects.estimate.estimators.baselines import (
+    JointTopline,
+    ObservationalBaseline,
+    PooledBaseline,
+)
 from jointeffects.estimate.estimators.paper import JointEffectEstimator
+from jointeffects.estimate.estimators.prior import GaussianNoiseJointEstimator
 from jointeffects.estimate.estimators.projection import AdditiveProjection
-from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
-from jointeffects.estimate.modelfile.format import SavedModel, fit_uncertainty, load_model, save_model
 from jointeffects.estimate.estimators.structured import StructuredEstimator
+from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
+from jointeffects.estimate.modelfile.format import (
+    SavedModel,
+    fit_uncertainty,
+    load_model,
+    save_model,
+)
+from jointeffects.estimate.regimes import RegimeChunks, RegimeData, as_regime_data
+from jointeffects.estimate.uncertainty.bootstrap import bootstrap_intervals
+from jointeffects.estimate.uncertainty.sandwich import sandwich_intervals
 
 __all__ = [
     "Allocation",

@@ -40,12 +40,11 @@ import pandas as pd
 from sklearn.base import clone
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.estimators.base import default_learner, experiment_blocks
-from jointeffects.estimate.regimes.tables import MIN_ROWS, Regime, RegimeData
-from jointeffects.estimate.uncertainty.intervals import (
-    linear_rows,
-    refit,
-    regime_data,
+from jointeffects.estimate.estimators.blocks import experiment_blocks
+from jointeffects.estimate.learners.fitting import default_learner
+from jointeffects.estimate.regimes import MIN_ROWS, Regime, RegimeData
+from jointeffects.estimate.uncertainty.refits import refit, regime_data
+from jointeffects.estimate.uncertainty.sandwich import (
     regime_moments,
     sandwich_from_moments,
     structured_fit,
@@ -344,7 +343,7 @@ def _sandwich_errors(
 ) -> list[float]:
     """Mean variance of the structured joint effect at each ratio, from per-row moments."""
     moments = regime_moments(est, data)
-    W = linear_rows(est, queries, None)
+    W = est._linear_rows(queries, None)
 
     def variance(sizes: dict[Regime, int]) -> float:
         # Sums over rows scale with the regime's size: rescale the pilot's moments.

@@ -24,27 +24,32 @@ import numpy as np
 import pandas as pd
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.uncertainty.intervals import (
-    MIN_TRUSTED_ROWS,
-    SPEC_LEVEL,
-    add_note,
-    bootstrap_partner,
+from jointeffects.estimate.uncertainty.bands import (
     calibrated_bias,
-    fitted_on,
     interval_table,
     largest_spread,
-    linear_rows,
-    misspecification_note,
-    model_note,
     normal_table,
+    widen,
+)
+from jointeffects.estimate.uncertainty.refits import (
+    bootstrap_partner,
+    fitted_on,
     paired_draws,
     regime_data,
+)
+from jointeffects.estimate.uncertainty.sandwich import (
+    misspecification_note,
     sandwich_covariance,
     sandwich_partners,
     structured_fit,
+)
+from jointeffects.estimate.uncertainty.trust import (
+    MIN_TRUSTED_ROWS,
+    SPEC_LEVEL,
+    add_note,
+    model_note,
     untrusted_notes,
     warn_untrusted,
-    widen,
 )
 
 COLUMNS = ("action", "value", "effect", "lower", "upper", "trusted", "note", "reference_effect")
@@ -158,7 +163,7 @@ def response_curves(
             )
     elif intervals == "sandwich":
         assert data is not None
-        rows = linear_rows(fitted, Q, None)
+        rows = fitted._linear_rows(Q, None)
         contrast = rows[1:] - rows[:1]
         cov = sandwich_covariance(fitted, data)
         se = np.sqrt(np.einsum("ij,jk,ik->i", contrast, cov, contrast))

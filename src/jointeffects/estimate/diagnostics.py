@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.regimes.tables import RegimeData, as_regime_data, query_array, regime_label
+from jointeffects.estimate.regimes import RegimeData, as_regime_data, query_array, regime_label
 
 #: Quantiles reported per action and regime; the overlap score uses the outer pair.
 QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)

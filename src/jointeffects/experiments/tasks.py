@@ -128,7 +128,7 @@ class TrainingData:
 
     def streams(self, wanted: dict[Regime, int]) -> dict[Regime, Any]:
         """``{regime: RegimeChunks}``: the same rows as :meth:`frames`, generated as read."""
-        from jointeffects.estimate.regimes.tables import RegimeChunks
+        from jointeffects.estimate.regimes import RegimeChunks
 
         return {
             regime: RegimeChunks(self._chunks(regime, n_train(n)), n_train(n))

@@ -16,7 +16,7 @@ from scipy import stats
 
 from jointeffects.errors import DataError
 from jointeffects.estimate.learners.basis import polynomial_columns
-from jointeffects.estimate.regimes.tables import Regime, RegimeData, regime_label
+from jointeffects.estimate.regimes import Regime, RegimeData, regime_label
 
 
 def _named_sets(

@@ -1,16 +1,20 @@
-"""What every regime estimator shares: the fit/predict contract and learner handling."""
+"""What every regime estimator shares: the fit/predict contract, learner handling, and the
+capabilities that generic code (intervals, model files, planning) asks an estimator about."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
 from jointeffects.errors import DataError, IdentificationError
-from jointeffects.estimate.regimes.tables import (
+from jointeffects.estimate.learners.fitting import default_learner, folded_stats, learner_streams
+from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
+from jointeffects.estimate.regimes import (
     Regime,
     RegimeData,
     RegimeSource,
@@ -19,23 +23,31 @@ from jointeffects.estimate.regimes.tables import (
     as_regime_streams,
     has_streams,
     query_array,
-    regime_label,
 )
 
 
-def default_learner() -> BaseEstimator:
-    """The paper's learner: cubic polynomial ridge with the alpha chosen by 3-fold CV."""
-    from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
+@dataclass(frozen=True)
+class Capabilities:
+    """What an estimator can do, declared by its class (see :meth:`RegimeEstimator.capabilities`).
 
-    return PolynomialRidgeCV()
+    Attributes
+    ----------
+    streams : bool
+        :meth:`~RegimeEstimator.fit` reads streamed and dask regimes without holding their rows.
+    sandwich : bool
+        A ridge regression on a fixed design, so :func:`~jointeffects.sandwich_intervals`
+        applies.
+    causal : bool
+        False for a baseline that ignores confounding: its intervals are for its regression.
+    whole_replicates : bool
+        Each bootstrap replicate relearns everything (structure, degree, penalty), so a model
+        file stores it whole rather than as learners on the original's regimes.
+    """
 
-
-def learner_streams(learner: Any) -> bool:
-    """Whether a learner fits from merged per-fold statistics (``new_stats``/``fit_stats``,
-    as :class:`~jointeffects.estimate.learners.ridge.PolynomialRidgeCV`); ``None`` is the default one."""
-    return learner is None or all(
-        callable(getattr(learner, name, None)) for name in ("new_stats", "fit_stats")
-    )
+    streams: bool = False
+    sandwich: bool = False
+    causal: bool = True
+    whole_replicates: bool = False
 
 
 class RegimeEstimator(BaseEstimator):
@@ -43,7 +55,16 @@ class RegimeEstimator(BaseEstimator):
 
     Subclasses implement ``_fit_regimes(data)`` and ``_predict(X, intervened)``; those that
     can fit from statistics also implement ``_fit_streams(streams)`` (see :meth:`can_stream`).
+    A subclass declares its registry name in ``name`` and what sets it apart in the hooks
+    below (``_trusted_data``, ``_model_note``, ``_mixed_note``, ``_regressions``,
+    ``_richer_partner``, ``_model_state``), each with the default of the plain case.
     """
+
+    #: The estimator's one name in the CLI, the figures, model files and planning.
+    name: ClassVar[str]
+    _sandwich: ClassVar[bool] = False
+    _causal: ClassVar[bool] = True
+    _whole_replicates: ClassVar[bool] = False
 
     learner: Any
     random_state: Any
@@ -59,13 +80,13 @@ class RegimeEstimator(BaseEstimator):
 
         Parameters
         ----------
-        datasets : dict or DataFrame
+        datasets : dict, DataFrame or RegimeData
             ``{regime: table}`` where a regime is a tuple of intervened action names
             (``()`` = observational) or a string like ``"tv+email"``; or one long table
             together with ``regime_col``. Tables hold every action column and the outcome.
             ``(X, y)`` array pairs are accepted too (actions then named ``A0, A1, ...``).
             A regime too large to hold may be given as a stream of DataFrame chunks (a list
-            or iterator of them, or :class:`~jointeffects.estimate.regimes.tables.RegimeChunks` with
+            or iterator of them, or :class:`~jointeffects.estimate.regimes.RegimeChunks` with
             the total row count) or as a dask DataFrame (e.g. ``dd.read_parquet``). When
             :meth:`can_stream` (the default learner), chunks are read once and dask
             partitions are reduced to statistics where they live, so no regime's rows are
@@ -98,6 +119,8 @@ class RegimeEstimator(BaseEstimator):
             if not learner_streams(learner):
                 who += f" with learner {type(learner).__name__}"
             data = streams.to_regime_data(who)
+        elif isinstance(datasets, RegimeData):
+            data = datasets
         else:
             data = as_regime_data(datasets, outcome=outcome, regime_col=regime_col, actions=actions)
         self._set_names(data.actions, data.outcome)
@@ -112,7 +135,16 @@ class RegimeEstimator(BaseEstimator):
         baselines) and its learner can merge them (the default ``PolynomialRidgeCV``).
         """
         own = type(self)._fit_streams is not RegimeEstimator._fit_streams
-        return own and learner_streams(self.learner)
+        return own and learner_streams(getattr(self, "learner", None))
+
+    def capabilities(self) -> Capabilities:
+        """What this estimator can do; generic code asks this instead of checking classes."""
+        return Capabilities(
+            streams=self.can_stream(),
+            sandwich=self._sandwich,
+            causal=self._causal,
+            whole_replicates=self._whole_replicates,
+        )
 
     def _set_names(self, actions: tuple[str, ...], outcome: str) -> None:
         self.actions_ = actions
@@ -190,95 +222,38 @@ class RegimeEstimator(BaseEstimator):
     def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
-    def response_curves(self, datasets: Any = None, grid: Any = 41, **kwargs: Any) -> Any:
-        """Per-action curves φ_k(a_k) with intervals; see :func:`.curves.response_curves`."""
-        from jointeffects.estimate.curves import response_curves
+    # -- capabilities: what generic code needs to know, with the plain case as default --------
 
-        return response_curves(self, datasets, grid, **kwargs)
+    def _trusted_data(self, data: RegimeData) -> RegimeData:
+        """The part of ``data`` the fit learns from (whose sizes and ranges bound trust)."""
+        return data
 
+    def _model_note(self, data: RegimeData, spec_level: float) -> str:
+        """Why no interval of this fit can be trusted, whatever the query ("" if none)."""
+        return ""
 
-def folded_stats(learner: Any, sources: list[RegimeSource]) -> Any:
-    """Per-fold statistics of the rows of all ``sources``, read in order as one dataset.
+    def _mixed_note(self, regression_misfit: str) -> str:
+        """Why no interval of a mixed effect can be trusted, given the misfit note of the
+        per-regime regressions ("" if their tests did not reject)."""
+        return regression_misfit
 
-    Row i of the concatenation goes to the fold it would have in the in-memory fit when every
-    source's row count is known up front (in-memory data, ``RegimeChunks(n_rows=...)``, dask
-    frames, whose partitions are counted first); otherwise to fold ``i % cv``. Memory is
-    O(p² + chunk · p) whatever the number of rows.
-    """
-    from jointeffects.estimate.learners.dask import DaskRows
+    def _regressions(self) -> dict[Any, Any]:
+        """The fitted per-regime learners behind mixed effects ({} if none)."""
+        return {}
 
-    dask_rows = {}
-    for i, source in enumerate(sources):
-        if source.frame is not None:
-            pilot_rows = int(getattr(learner, "chunk_size", 16384))
-            rows = DaskRows(source.frame, source.validator(), pilot_rows)
-            source.check_rows(rows.n_rows)
-            source.rows_read = rows.n_rows
-            dask_rows[i] = rows
-    counts = [dask_rows[i].n_rows if i in dask_rows else s.n_rows for i, s in enumerate(sources)]
-    known = [n for n in counts if n is not None]
-    n_samples = int(sum(known)) if len(known) == len(counts) else None
-    stats = None
-    for i, source in enumerate(sources):
-        if i in dask_rows:
-            if stats is None:
-                stats = learner.new_stats(dask_rows[i].pilot, n_samples=n_samples)
-            dask_rows[i].add_to(stats)
-            continue
-        for X, y in source.chunks():
-            if stats is None:
-                stats = learner.new_stats(X, n_samples=n_samples)
-            stats.update(X, y)
-    return stats
-
-
-def check_regime(data: RegimeData | RegimeStreams, regime: Regime, who: str) -> None:
-    """Raise a DataError naming what ``who`` needs if ``regime`` has no data."""
-    if regime not in data.regimes:
-        have = [regime_label(r) for r in data.regimes]
-        raise DataError(f"{who} needs {regime_label(regime)} data; got regimes {have}")
-
-
-def require_regime(data: RegimeData, regime: Regime, who: str) -> tuple[np.ndarray, np.ndarray]:
-    """Return a regime's data or raise a DataError naming what ``who`` needs."""
-    check_regime(data, regime, who)
-    return data.regimes[regime]
-
-
-def experiment_blocks(data: RegimeData | RegimeStreams) -> tuple[Regime, ...]:
-    """The experiments' blocks, checked to be disjoint, in the order of their first action."""
-    blocks = [regime for regime in data.regimes if regime]
-    if not blocks:
-        raise DataError("no experiment given: add at least one regime that intervenes on an action")
-    owner: dict[str, Regime] = {}
-    for block in blocks:
-        for action in block:
-            if action in owner:
-                raise DataError(
-                    f"experiments {regime_label(owner[action])} and {regime_label(block)} "
-                    f"both intervene on '{action}'; blocks must be disjoint (pass one "
-                    "experiment per action or per block of a partition)"
-                )
-            owner[action] = block
-    order = {a: j for j, a in enumerate(data.actions)}
-    return tuple(sorted(blocks, key=lambda b: order[b[0]]))
-
-
-def blocks_for_query(blocks: tuple[Regime, ...], intervened: Regime) -> list[Regime]:
-    """The blocks whose union is ``intervened``; refuses queries the experiments don't identify."""
-    covered = {a for block in blocks for a in block}
-    missing = [a for a in intervened if a not in covered]
-    if missing:
-        raise IdentificationError(
-            f"no experiment intervenes on {missing}: the effect of intervening on them is "
-            f"not identified; experiments cover {[regime_label(b) for b in blocks]}"
-        )
-    chosen = [b for b in blocks if set(b) & set(intervened)]
-    partial = [b for b in chosen if not set(b) <= set(intervened)]
-    if partial:
-        raise IdentificationError(
-            f"intervening on {list(intervened)} splits the block experiment "
-            f"{regime_label(partial[0])}; only unions of blocks are identified — intervene "
-            f"on all of {list(partial[0])} or none"
-        )
-    return chosen
+    def _richer_partner(self, required: bool = False) -> Any:
+        """An unfitted copy whose polynomial ridge learners are one degree richer, or None
+        when the estimator has none (an error if ``required``)."""
+        params = self.get_params()
+        learner = params.get("learner")
+        if "learner" in params and (learner is None or isinstance(learner, PolynomialRidgeCV)):
+            learner = PolynomialRidgeCV() if learner is None else learner
+            richer = clone(learner).set_params(degree=learner.degree + 1)
+            return clone(self).set_params(learner=richer)
+        if required:
+            has = type(learner).__name__ if "learner" in params else "no learner"
+            raise DataError(
+                "misspecification=True raises the degree of the learners, so it needs "
+                f"PolynomialRidgeCV learners; {type(self).__name__} has {has}"
+            )
+        return None

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 
 from jointeffects.errors import IdentificationError
-from jointeffects.estimate.estimators.base import RegimeEstimator, check_regime, require_regime
-from jointeffects.estimate.regimes.tables import Regime, RegimeData, RegimeStreams
+from jointeffects.estimate.estimators.base import RegimeEstimator
+from jointeffects.estimate.estimators.blocks import check_regime, require_regime
+from jointeffects.estimate.regimes import Regime, RegimeData, RegimeStreams
 
 
 class _SingleModel(RegimeEstimator):
@@ -29,6 +30,12 @@ class ObservationalBaseline(_SingleModel):
     Streamed input: only the observational regime is read.
     """
 
+    name = "observational"
+    _causal = False
+
+    def _trusted_data(self, data: RegimeData) -> RegimeData:
+        return RegimeData(data.actions, data.outcome, {(): data.regimes[()]})
+
     def _fit_regimes(self, data: RegimeData) -> None:
         self.model_ = self._fit_learner(*require_regime(data, (), type(self).__name__))
 
@@ -44,6 +51,9 @@ class PooledBaseline(_SingleModel):
     are accumulated into one pooled set (the folds those of the concatenated rows), so the
     rows are never concatenated; other learners get the concatenated rows.
     """
+
+    name = "pooled"
+    _causal = False
 
     def _fit_regimes(self, data: RegimeData) -> None:
         if self.can_stream():
@@ -63,6 +73,11 @@ class JointTopline(_SingleModel):
     The paper's topline: what a joint experiment would give. Answers joint queries only.
     Streamed input: only the joint regime is read.
     """
+
+    name = "topline"
+
+    def _trusted_data(self, data: RegimeData) -> RegimeData:
+        return RegimeData(data.actions, data.outcome, {data.actions: data.regimes[data.actions]})
 
     def _fit_regimes(self, data: RegimeData) -> None:
         self.model_ = self._fit_learner(*require_regime(data, data.actions, type(self).__name__))

@@ -6,14 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from jointeffects.estimate.estimators.base import (
-    RegimeEstimator,
+from jointeffects.estimate.estimators.base import RegimeEstimator
+from jointeffects.estimate.estimators.blocks import (
     blocks_for_query,
     check_regime,
     experiment_blocks,
     require_regime,
 )
-from jointeffects.estimate.regimes.tables import Regime, RegimeData, RegimeStreams
+from jointeffects.estimate.regimes import Regime, RegimeData, RegimeStreams
 
 
 class JointEffectEstimator(RegimeEstimator):
@@ -48,6 +48,8 @@ class JointEffectEstimator(RegimeEstimator):
         Training rows per regime.
     """
 
+    name = "paper"
+
     def __init__(self, learner: Any = None, random_state: int | None = None) -> None:
         self.learner = learner
         self.random_state = random_state
@@ -74,3 +76,6 @@ class JointEffectEstimator(RegimeEstimator):
         for block in blocks_for_query(self.blocks_, regime):
             effect += self.models_[block].predict(X) - base
         return effect
+
+    def _regressions(self) -> dict[Any, Any]:
+        return dict(self.models_)

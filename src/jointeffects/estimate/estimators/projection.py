@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
-from jointeffects.estimate.estimators.base import RegimeEstimator, experiment_blocks
+from jointeffects.estimate.estimators.base import RegimeEstimator
+from jointeffects.estimate.estimators.blocks import experiment_blocks
+from jointeffects.estimate.estimators.paper import JointEffectEstimator
 from jointeffects.estimate.learners.basis import polynomial_columns
-from jointeffects.estimate.regimes.tables import Regime, RegimeData
+from jointeffects.estimate.regimes import Regime, RegimeData
 
 
 class AdditiveProjection(RegimeEstimator):
@@ -41,6 +43,8 @@ class AdditiveProjection(RegimeEstimator):
     in the observed actions and are delegated to the wrapped estimator unchanged.
     """
 
+    name = "projected"
+
     def __init__(
         self,
         estimator: Any = None,
@@ -54,9 +58,7 @@ class AdditiveProjection(RegimeEstimator):
         self.random_state = random_state
 
     def _fit_regimes(self, data: RegimeData) -> None:
-        from jointeffects.estimate.estimators.paper import JointEffectEstimator
-
-        base = JointEffectEstimator() if self.estimator is None else clone(self.estimator)
+        base = self._inner()
         self.estimator_ = base.fit(
             {regime: pair for regime, pair in data.regimes.items()},
             outcome=data.outcome,
@@ -83,3 +85,16 @@ class AdditiveProjection(RegimeEstimator):
         if regime != self.actions_:
             return self.estimator_.predict(X, intervened=regime)
         return self._design(X) @ self.coef_
+
+    def _inner(self) -> RegimeEstimator:
+        """An unfitted copy of the wrapped estimator (its default too)."""
+        return JointEffectEstimator() if self.estimator is None else clone(self.estimator)
+
+    def _regressions(self) -> dict[Any, Any]:
+        return self.estimator_._regressions()
+
+    def _richer_partner(self, required: bool = False) -> Any:
+        richer = self._inner()._richer_partner(required)
+        if richer is None:
+            return None
+        return clone(self).set_params(estimator=richer, degree=self.degree + 1)

@@ -18,21 +18,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.estimators.base import (
-    RegimeEstimator,
-    blocks_for_query,
-    experiment_blocks,
-    require_regime,
-)
-from jointeffects.estimate.learners.basis import GatedDesign
-from jointeffects.estimate.regimes.tables import Regime, RegimeData, row_chunks
 from jointeffects.estimate.estimators.ancestors import (
     ancestors_from_dag,
     discover_ancestors,
     given_ancestors,
 )
+from jointeffects.estimate.estimators.base import RegimeEstimator
+from jointeffects.estimate.estimators.blocks import (
+    blocks_for_query,
+    experiment_blocks,
+    require_regime,
+)
+from jointeffects.estimate.learners.basis import GatedDesign
+from jointeffects.estimate.regimes import Regime, RegimeData, row_chunks
 
 
 class StructuredEstimator(RegimeEstimator):
@@ -72,6 +73,10 @@ class StructuredEstimator(RegimeEstimator):
     cv_mse_ : DataFrame
         Cross-validated mean squared error per (degree, alpha).
     """
+
+    name = "structured"
+    _sandwich = True
+    _whole_replicates = True
 
     def __init__(
         self,
@@ -169,6 +174,41 @@ class StructuredEstimator(RegimeEstimator):
         blocks_for_query(self.blocks_, regime)  # refuses unidentified queries
         keep = self.design_.degrees <= self.degree_
         return self._expand(X, regime)[:, keep] @ self.coef_ + self.intercept_
+
+    # -- what intervals and model files need ----------------------------------------------
+
+    def _mixed_note(self, regression_misfit: str) -> str:
+        return (
+            "mixed effect of the structured model: its terms for the observed actions are "
+            "polynomial approximations whose bias the interval ignores; for mixed effects prefer "
+            "the paper's estimator (JointEffectEstimator, CLI --estimator paper)"
+        )
+
+    def _linear_rows(self, X: np.ndarray, intervened: Any) -> np.ndarray:
+        """Rows [1, w(x)] of the model at X: prediction = rows @ [intercept, coef]."""
+        regime = self._intervened_regime(intervened)
+        self.predict(X[:1], intervened=intervened)  # refuses unidentified queries
+        keep = self.design_.degrees <= self.degree_
+        return np.column_stack([np.ones(len(X)), self._expand(X, regime)[:, keep]])
+
+    def _refit_with(self, data: RegimeData, **params: Any) -> StructuredEstimator:
+        """This model refitted on ``data`` with ``params`` changed, on the ancestor sets it
+        learned (passed as ``ancestors``, so the structure tests are not rerun)."""
+        partner = clone(self).set_params(dag=None, ancestors=dict(self.ancestors_), **params)
+        return clone(partner).fit(data)
+
+    def _richer_fit(self, data: RegimeData) -> StructuredEstimator:
+        """The sandwich's degree partner: this fit with its degree raised by one."""
+        return self._refit_with(data, degrees=(self.degree_ + 1,))
+
+    def _lighter_fit(self, data: RegimeData) -> StructuredEstimator | None:
+        """This fit at its chosen degree with the next smaller penalty of its CV grid (None at
+        the smallest): the sandwich's partner for the shrinkage bias."""
+        grid = np.unique(self.cv_mse_["alpha"].to_numpy())
+        smaller = grid[grid < self.alpha_ * (1 - 1e-9)]
+        if not len(smaller):
+            return None
+        return self._refit_with(data, degrees=(self.degree_,), alphas=(float(smaller[-1]),))
 
     def graph(self) -> pd.DataFrame:
         """The ancestor relation used, one row per (ancestor, action) edge of the closure."""

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.modelfile.fields import Field
 from jointeffects.estimate.learners.polystats import PolynomialStats, binomial_map
 from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
+from jointeffects.estimate.modelfile.fields import Field
 
 LEARNER_KEYS = ("kind", "params", "alpha", "center", "scale", "v", "b", "cv_scores")
 

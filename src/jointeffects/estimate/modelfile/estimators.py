@@ -13,9 +13,14 @@ from typing import Any
 import numpy as np
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.estimators.baselines import JointTopline, ObservationalBaseline, PooledBaseline
+from jointeffects.estimate.estimators.baselines import (
+    JointTopline,
+    ObservationalBaseline,
+    PooledBaseline,
+)
 from jointeffects.estimate.estimators.paper import JointEffectEstimator
-from jointeffects.estimate.modelfile.fields import Field
+from jointeffects.estimate.estimators.structured import StructuredEstimator, gated_design
+from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
 from jointeffects.estimate.learners.state import (
     MAX_DEGREE,
     MAX_MONOMIALS,
@@ -23,8 +28,7 @@ from jointeffects.estimate.learners.state import (
     learner_state,
     read_learner,
 )
-from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
-from jointeffects.estimate.estimators.structured import StructuredEstimator, gated_design
+from jointeffects.estimate.modelfile.fields import Field
 
 #: The single-learner estimators (baselines) by name.
 SINGLE = {c.__name__: c for c in (ObservationalBaseline, PooledBaseline, JointTopline)}

@@ -19,33 +19,31 @@ import numpy as np
 import pandas as pd
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.regimes.tables import RegimeData, query_array
 from jointeffects.estimate.diagnostics import Diagnostics, extrapolation
+from jointeffects.estimate.estimators.structured import StructuredEstimator
+from jointeffects.estimate.learners.state import floats
 from jointeffects.estimate.modelfile.estimators import estimator_state, read_estimator, read_models
-from jointeffects.estimate.uncertainty.intervals import (
+from jointeffects.estimate.modelfile.fields import Field
+from jointeffects.estimate.regimes import RegimeData, query_array
+from jointeffects.estimate.uncertainty.bands import (
+    calibrated_bias,
+    check_level,
+    largest_spread,
+    normal_table,
+    percentile_bounds,
+    widen,
+)
+from jointeffects.estimate.uncertainty.refits import bootstrap_partner, paired_refits, refit
+from jointeffects.estimate.uncertainty.trust import (
     MIN_TRUSTED_ROWS,
     SPEC_LEVEL,
     add_note,
     baseline_note,
-    bootstrap_partner,
-    calibrated_bias,
-    check_level,
     join_notes,
-    largest_spread,
-    lighter_fit,
     mixed_effect_note,
-    normal_table,
-    paired_refits,
-    percentile_bounds,
-    refit,
     regression_misfit_note,
-    richer_fit,
     tiny_regime_note,
-    widen,
 )
-from jointeffects.estimate.modelfile.fields import Field
-from jointeffects.estimate.learners.state import floats
-from jointeffects.estimate.estimators.structured import StructuredEstimator
 
 _KEYS = (
     "method",
@@ -128,14 +126,17 @@ def fit_uncertainty(
     degree richer and one penalty step lighter, and the specification test's verdict).
     """
     if isinstance(estimator, StructuredEstimator) and n_boot < 1:
-        from jointeffects.estimate.uncertainty.intervals import misspecification_note, sandwich_covariance
+        from jointeffects.estimate.uncertainty.sandwich import (
+            misspecification_note,
+            sandwich_covariance,
+        )
 
         return Uncertainty(
             "sandwich",
             covariance=sandwich_covariance(estimator, data),
-            neighbour=richer_fit(estimator, data),
+            neighbour=estimator._richer_fit(data),
             misfit=misspecification_note(estimator, data, SPEC_LEVEL),
-            lighter=lighter_fit(estimator, data),
+            lighter=estimator._lighter_fit(data),
         )
     partner = bootstrap_partner(estimator)
     models = [estimator] if partner is None else [estimator, partner]
@@ -327,10 +328,8 @@ class SavedModel:
                 spread = contrast(estimate - u.neighbour.predict(Q, intervened=intervened))
                 bias = calibrated_bias(spread, contrast(raw - other))
         else:
-            from jointeffects.estimate.uncertainty.intervals import linear_rows
-
             assert u.covariance is not None
-            rows = contrast(linear_rows(est, Q, intervened).T).T
+            rows = contrast(est._linear_rows(Q, intervened).T).T
             se = np.sqrt(np.einsum("ij,jk,ik->i", rows, u.covariance, rows))
             band = normal_table(table["prediction"].to_numpy(), se, level)
             lower, upper = band["lower"], band["upper"]
