@@ -10,7 +10,7 @@ import pandas as pd
 from jointeffects.errors import DataError
 
 if TYPE_CHECKING:
-    from jointeffects.estimate.uncertainty.stored import SavedModel
+    from jointeffects.estimate.modelfile.saved import SavedModel
 
 
 def _pyplot() -> Any:

@@ -42,12 +42,15 @@ class Capabilities:
     whole_replicates : bool
         Each bootstrap replicate relearns everything (structure, degree, penalty), so a model
         file stores it whole rather than as learners on the original's regimes.
+    model_file : bool
+        The fit can be written to a model file (:func:`~jointeffects.save_model`).
     """
 
     streams: bool = False
     sandwich: bool = False
     causal: bool = True
     whole_replicates: bool = False
+    model_file: bool = False
 
 
 class RegimeEstimator(BaseEstimator):
@@ -65,6 +68,8 @@ class RegimeEstimator(BaseEstimator):
     _sandwich: ClassVar[bool] = False
     _causal: ClassVar[bool] = True
     _whole_replicates: ClassVar[bool] = False
+    #: Keys of the model-file state after the common ones (empty: not saved to model files).
+    _model_keys: ClassVar[tuple[str, ...]] = ()
 
     learner: Any
     random_state: Any
@@ -144,6 +149,7 @@ class RegimeEstimator(BaseEstimator):
             sandwich=self._sandwich,
             causal=self._causal,
             whole_replicates=self._whole_replicates,
+            model_file=bool(self._model_keys),
         )
 
     def _set_names(self, actions: tuple[str, ...], outcome: str) -> None:
@@ -257,3 +263,18 @@ class RegimeEstimator(BaseEstimator):
                 f"PolynomialRidgeCV learners; {type(self).__name__} has {has}"
             )
         return None
+
+    # -- model files: estimators with ``_model_keys`` implement these -------------------------
+
+    def _model_state(self) -> dict[str, Any]:
+        """The fit's JSON-ready state under ``_model_keys`` (and its ``params``)."""
+        raise NotImplementedError
+
+    @classmethod
+    def _from_model_state(cls, f: Any, actions: list[str]) -> RegimeEstimator:
+        """The fit rebuilt from a validated model-file state (names and rows set by the caller)."""
+        raise NotImplementedError
+
+    def _replicate(self, f: Any) -> RegimeEstimator:
+        """A bootstrap replicate of this fit from its stored learners (see ``whole_replicates``)."""
+        raise NotImplementedError

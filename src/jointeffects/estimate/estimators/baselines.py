@@ -9,7 +9,10 @@ import numpy as np
 from jointeffects.errors import IdentificationError
 from jointeffects.estimate.estimators.base import RegimeEstimator
 from jointeffects.estimate.estimators.blocks import check_regime, require_regime
+from jointeffects.estimate.estimators.state import models_state, read_models
+from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
 from jointeffects.estimate.regimes import Regime, RegimeData, RegimeStreams
+from jointeffects.jsonfield import Field
 
 
 class _SingleModel(RegimeEstimator):
@@ -19,8 +22,36 @@ class _SingleModel(RegimeEstimator):
         self.learner = learner
         self.random_state = random_state
 
+    _model_keys = ("models",)
+
     def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:
         return np.asarray(self.model_.predict(X), dtype=float)
+
+    def _model_state(self) -> dict[str, Any]:
+        return {
+            "params": {"random_state": self.random_state},
+            "models": models_state({None: self.model_}),
+        }
+
+    @classmethod
+    def _from_model_state(cls, f: Field, actions: list[str]) -> _SingleModel:
+        p = f["params"].obj(("random_state",))
+        est = cls(random_state=p["random_state"].optional_int())
+        est._set_models(f["models"], actions)
+        return est
+
+    def _replicate(self, f: Field) -> _SingleModel:
+        rep = type(self)(random_state=self.random_state)
+        rep.actions_, rep.outcome_ = self.actions_, self.outcome_
+        rep._set_models(f, list(self.actions_))
+        return rep
+
+    def _set_models(self, f: Field, actions: list[str]) -> None:
+        models = read_models(f, actions)
+        if list(models) != [None]:
+            raise f.bad("one learner with regime null")
+        self.model_ = models[None]
+        self.learner = PolynomialRidgeCV(**self.model_.get_params())
 
 
 class ObservationalBaseline(_SingleModel):

@@ -13,7 +13,10 @@ from jointeffects.estimate.estimators.blocks import (
     experiment_blocks,
     require_regime,
 )
+from jointeffects.estimate.estimators.state import lists, models_state, read_models, read_regimes
+from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
 from jointeffects.estimate.regimes import Regime, RegimeData, RegimeStreams
+from jointeffects.jsonfield import Field
 
 
 class JointEffectEstimator(RegimeEstimator):
@@ -49,6 +52,7 @@ class JointEffectEstimator(RegimeEstimator):
     """
 
     name = "paper"
+    _model_keys = ("blocks", "models")
 
     def __init__(self, learner: Any = None, random_state: int | None = None) -> None:
         self.learner = learner
@@ -79,3 +83,32 @@ class JointEffectEstimator(RegimeEstimator):
 
     def _regressions(self) -> dict[Any, Any]:
         return dict(self.models_)
+
+    def _model_state(self) -> dict[str, Any]:
+        return {
+            "params": {"random_state": self.random_state},
+            "blocks": lists(self.blocks_),
+            "models": models_state(self.models_),
+        }
+
+    @classmethod
+    def _from_model_state(cls, f: Field, actions: list[str]) -> JointEffectEstimator:
+        p = f["params"].obj(("random_state",))
+        est = cls(random_state=p["random_state"].optional_int())
+        est.blocks_ = read_regimes(f["blocks"], actions)
+        est._set_models(f["models"], actions)
+        return est
+
+    def _replicate(self, f: Field) -> JointEffectEstimator:
+        rep = type(self)(random_state=self.random_state)
+        rep.actions_, rep.outcome_, rep.blocks_ = self.actions_, self.outcome_, self.blocks_
+        rep._set_models(f, list(self.actions_))
+        return rep
+
+    def _set_models(self, f: Field, actions: list[str]) -> None:
+        models = read_models(f, actions)
+        expected = {(), *self.blocks_}
+        if set(models) != expected:
+            raise f.bad(f"one learner per regime {sorted(expected)}")
+        self.models_ = {r: models[r] for r in ((), *self.blocks_)}
+        self.learner = PolynomialRidgeCV(**next(iter(models.values())).get_params())

@@ -13,6 +13,7 @@ terms; using the structure lowers the variance.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,8 +33,15 @@ from jointeffects.estimate.estimators.blocks import (
     experiment_blocks,
     require_regime,
 )
+from jointeffects.estimate.estimators.state import lists, read_regime, read_regimes
 from jointeffects.estimate.learners.basis import GatedDesign
+from jointeffects.estimate.learners.state import MAX_DEGREE, MAX_MONOMIALS, floats
 from jointeffects.estimate.regimes import Regime, RegimeData, row_chunks
+from jointeffects.jsonfield import Field
+
+#: Keys of the fitted model in a model file.
+_STATE_KEYS = ("blocks", "units", "ancestors", "identified", "design_degree", "x_mean",
+               "x_scale", "degree", "alpha", "coef", "intercept")  # fmt: skip
 
 
 class StructuredEstimator(RegimeEstimator):
@@ -77,6 +85,7 @@ class StructuredEstimator(RegimeEstimator):
     name = "structured"
     _sandwich = True
     _whole_replicates = True
+    _model_keys = ("structured",)
 
     def __init__(
         self,
@@ -209,6 +218,71 @@ class StructuredEstimator(RegimeEstimator):
         if not len(smaller):
             return None
         return self._refit_with(data, degrees=(self.degree_,), alphas=(float(smaller[-1]),))
+
+    def _model_state(self) -> dict[str, Any]:
+        return {
+            "params": {
+                "degrees": [int(d) for d in self.degrees],
+                "alphas": None if self.alphas is None else floats(np.ravel(self.alphas)),
+                "cv": int(self.cv),
+                "level": float(self.level),
+                "random_state": self.random_state,
+            },
+            "structured": {
+                "blocks": lists(self.blocks_),
+                "units": lists(self.units_),
+                "ancestors": {a: list(v) for a, v in self.ancestors_.items()},
+                "identified": [unit in self.blocks_ for unit in self.units_],
+                "design_degree": int(self.design_.degree),
+                "x_mean": floats(self.x_mean_),
+                "x_scale": floats(self.x_scale_),
+                "degree": int(self.degree_),
+                "alpha": float(self.alpha_),
+                "coef": floats(self.coef_),
+                "intercept": float(self.intercept_),
+            },
+        }
+
+    @classmethod
+    def _from_model_state(cls, f: Field, actions: list[str]) -> StructuredEstimator:
+        p = f["params"].obj(("degrees", "alphas", "cv", "level", "random_state"))
+        alphas = p["alphas"]
+        est = cls(
+            degrees=tuple(d.integer(1, MAX_DEGREE) for d in p["degrees"].items()),
+            alphas=None
+            if alphas.value is None
+            else alphas.array((len(alphas.items()),), positive=True).tolist(),
+            cv=p["cv"].integer(2),
+            level=p["level"].number(),
+            random_state=p["random_state"].optional_int(),
+        )
+        s = f["structured"].obj(_STATE_KEYS)
+        K = len(actions)
+        est.blocks_ = read_regimes(s["blocks"], actions)
+        est.units_ = read_regimes(s["units"], actions)
+        anc = s["ancestors"].obj(tuple(actions))
+        est.ancestors_ = {a: read_regime(anc[a], actions) for a in actions}
+        identified = tuple(bool(x.value) for x in s["identified"].items())
+        units = sorted(a for u in est.units_ for a in u)
+        if len(identified) != len(est.units_) or units != sorted(actions):
+            raise s["units"].bad("a partition of the actions matching 'identified'")
+        design_degree = s["design_degree"].integer(1, MAX_DEGREE)
+        # bound the design's columns before building it
+        inputs = [len(set(u).union(*(est.ancestors_[a] for a in u))) for u in est.units_]
+        if 2 * sum(math.comb(n + design_degree, design_degree) for n in inputs) > MAX_MONOMIALS:
+            raise s["design_degree"].bad(
+                f"a degree whose design has at most {MAX_MONOMIALS} columns"
+            )
+        est.design_ = gated_design(actions, est.units_, est.ancestors_, identified, design_degree)
+        est.degree_ = s["degree"].integer(1, design_degree)
+        keep = int(np.sum(est.design_.degrees <= est.degree_))
+        est.coef_ = s["coef"].array((keep,))
+        est.intercept_ = s["intercept"].number()
+        est.alpha_ = s["alpha"].number(positive=True)
+        est.x_mean_ = s["x_mean"].array((K,))
+        est.x_scale_ = s["x_scale"].array((K,), positive=True)
+        est.structure_tests_ = None
+        return est
 
     def graph(self) -> pd.DataFrame:
         """The ancestor relation used, one row per (ancestor, action) edge of the closure."""

@@ -15,7 +15,7 @@ import numpy as np
 from jointeffects.errors import DataError
 from jointeffects.estimate.learners.polystats import PolynomialStats, binomial_map
 from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
-from jointeffects.estimate.modelfile.fields import Field
+from jointeffects.jsonfield import Field
 
 LEARNER_KEYS = ("kind", "params", "alpha", "center", "scale", "v", "b", "cv_scores")
 

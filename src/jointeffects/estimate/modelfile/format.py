@@ -8,9 +8,8 @@ package version, sealed by a SHA-256 checksum of the content. :func:`load_model`
 every field's presence, type and shape, then the checksum, and names the first bad field.
 
 This module is the save/load API and the file's outer layer; the parts live in
-:mod:`.learner_state` (a learner), :mod:`.estimator_state` (an estimator),
-:mod:`.saved_model` (uncertainty and the loaded :class:`SavedModel`) and :mod:`.jsonfield`
-(the field-by-field checks).
+:mod:`.estimators` (an estimator, whose own state its class writes),
+:mod:`.uncertainty` (what intervals need) and :mod:`.saved` (the loaded :class:`SavedModel`).
 """
 
 from __future__ import annotations
@@ -27,21 +26,19 @@ import pandas as pd
 
 from jointeffects.errors import DataError
 from jointeffects.estimate.diagnostics import SUPPORT_COLUMNS, VALIDATION_COLUMNS, Diagnostics
-from jointeffects.estimate.modelfile.estimators import KINDS, estimator_state, read_estimator
-from jointeffects.estimate.modelfile.fields import Field
-from jointeffects.estimate.uncertainty.stored import (
+from jointeffects.estimate.modelfile.estimators import estimator_state, read_estimator
+from jointeffects.estimate.modelfile.saved import SavedModel
+from jointeffects.estimate.modelfile.uncertainty import (
     KEYS_BY_FORMAT,
-    SavedModel,
-    Uncertainty,
-    fit_uncertainty,
     read_uncertainty,
     uncertainty_state,
 )
+from jointeffects.estimate.uncertainty.stored import Uncertainty, fit_uncertainty
 from jointeffects.fileio import write_text
+from jointeffects.jsonfield import Field
 
 __all__ = [
     "FORMAT",
-    "KINDS",
     "READABLE",
     "SavedModel",
     "Uncertainty",
