@@ -103,8 +103,8 @@ def test_a_store_that_is_not_a_database(tmp_path):
 
 
 def test_a_huge_model_file_is_refused_before_reading(work, monkeypatch):
-    from jointeffects.estimate import serialize
+    from jointeffects.estimate.modelfile import format as modelfile
 
-    monkeypatch.setattr(serialize, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(modelfile, "MAX_FILE_BYTES", 1000)
     refused(["report", "--model", work / "model.json", "--out", work / "r.html"],
             r"model file .* is 0\.0 GiB, larger than any model file", work)  # fmt: skip

@@ -101,7 +101,7 @@ def test_results_and_rerun_come_from_the_store(tmp_path, scheduler):
     csv = pd.read_csv(tmp_path / "summary.csv")
     assert len(csv) == len(table_lines) == 7
     assert list(csv["method"]) == [
-        "ours",
+        "paper",
         "topline",
         "pooled",
         "observational",
@@ -226,7 +226,7 @@ def test_quick_fig2a_shows_the_papers_ordering(tmp_path, scheduler):
     # Measured over seeds 0-4 of the quick scale: mean ours / mean topline = 6.2 to 9.4; the
     # paired gain of ours over observational-only = 2.7 to 6.7 standard errors (6.6 at seed 0),
     # ours better on 17 to 19 of the 20 SCMs.
-    assert mean["topline"] * 3 < mean["ours"]
-    gain = truth["observational"] - truth["ours"]  # paired: same SCMs and test sets
+    assert mean["topline"] * 3 < mean["paper"]
+    gain = truth["observational"] - truth["paper"]  # paired: same SCMs and test sets
     assert gain.mean() > 2 * gain.std(ddof=1) / np.sqrt(len(gain))
     assert (gain > 0).sum() >= 15

@@ -12,6 +12,7 @@ from conftest import refused, run
 
 from jointeffects import _LAZY
 from jointeffects.cli.main import COMMANDS
+from jointeffects.estimate.estimators.registry import REGISTRY
 from jointeffects.experiments import runner
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "jointeffects"
@@ -106,8 +107,14 @@ def test_importlib_imports_only_names_from_the_fixed_command_table():
         for name, call in _calls(tree):
             if name.lstrip(".") in ("import_module", "__import__", "spec_from_file_location"):
                 sites.append((path.relative_to(SRC).as_posix(), ast.unparse(call.args[0])))
-    # the only dynamic imports: the package's lazy exports and the CLI's command table
-    assert sorted(sites) == [("__init__.py", "_LAZY[name]"), ("cli/main.py", "module")]
+    # the only dynamic imports: the package's lazy exports, the CLI's command table and the
+    # estimator registry's fixed table
+    assert sorted(sites) == [
+        ("__init__.py", "_LAZY[name]"),
+        ("cli/main.py", "module"),
+        ("estimate/estimators/registry.py", "entry.module"),
+    ]
+    assert all(e.module.startswith("jointeffects.estimate.estimators.") for e in REGISTRY.values())
     assert "COMMANDS[cmd_name][0].partition" in (SRC / "cli" / "main.py").read_text()
     assert "if name in _LAZY:" in (SRC / "__init__.py").read_text()
     assert all(target.startswith("jointeffects.cli.") for target, _ in COMMANDS.values())

@@ -317,7 +317,7 @@ def test_other_learners_are_refused_naming_the_alternatives(data, tmp_path):
 
 def test_unsupported_or_unfitted_estimators_are_refused(data, tmp_path):
     projection = AdditiveProjection()
-    with pytest.raises(DataError, match="cannot write a AdditiveProjection.*supported are"):
+    with pytest.raises(DataError, match="cannot write an AdditiveProjection.*supported are"):
         save_model(projection, tmp_path / "m.json", support_diagnostics(data))
     with pytest.raises(DataError, match="not fitted yet"):
         save_model(JointEffectEstimator(), tmp_path / "m.json", support_diagnostics(data))

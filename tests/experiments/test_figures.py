@@ -37,9 +37,9 @@ def _setting(K, ratio=None, n_tot=None):
 
 
 def test_mean_and_standard_error_match_a_direct_computation():
-    long = _long([_setting(5)], ["observational", "ours"])
-    table = summarize(long, ("ours", "observational"))
-    assert list(table["method"]) == ["ours", "observational"]  # the figure's order
+    long = _long([_setting(5)], ["observational", "paper"])
+    table = summarize(long, ("paper", "observational"))
+    assert list(table["method"]) == ["paper", "observational"]  # the figure's order
     assert list(table.columns[:4]) == ["K", "n_obs", "n_sint", "n_base"]  # unused axes dropped
     for _, row in table.iterrows():
         for metric in METRICS:
@@ -54,9 +54,9 @@ def test_mean_and_standard_error_match_a_direct_computation():
 
 def test_rows_are_sorted_along_the_x_axis():
     settings = [_setting(5, ratio=r, n_tot=60) for r in (5.0, 0.05, 1.0)]
-    table = summarize(_long(settings, ["ours", "topline"]), ("ours", "topline"))
+    table = summarize(_long(settings, ["paper", "topline"]), ("paper", "topline"))
     assert list(table["ratio"]) == [0.05, 0.05, 1.0, 1.0, 5.0, 5.0]
-    assert list(table["method"]) == ["ours", "topline"] * 3
+    assert list(table["method"]) == ["paper", "topline"] * 3
 
 
 @pytest.mark.parametrize("name", ["fig2a", "fig2b", "figB"])

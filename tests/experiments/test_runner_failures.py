@@ -23,14 +23,14 @@ def client():
 
 def test_failed_task_is_reported_and_the_rest_are_stored(tmp_path, client, monkeypatch):
     calls = itertools.count()
-    ours = methods_module.METHODS["ours"]
+    ours = methods_module.METHODS["paper"]
 
     def make_once_failing(seed, scm):
         if next(calls) == 0:
             raise ValueError("boom in the first task")
         return ours.make(seed, scm)
 
-    patched = dict(methods_module.METHODS, ours=dataclasses.replace(ours, make=make_once_failing))
+    patched = dict(methods_module.METHODS, paper=dataclasses.replace(ours, make=make_once_failing))
     monkeypatch.setattr(methods_module, "METHODS", patched)
     monkeypatch.setattr("jointeffects.experiments.tasks.METHODS", patched)
     with pytest.raises(TaskError, match=r"1 of 3 tasks failed; the other 2 are stored") as info:

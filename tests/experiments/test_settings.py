@@ -51,7 +51,7 @@ def test_every_figure_names_registered_methods():
         assert get_figure(fig.name) is fig
         assert set(fig.methods) <= set(METHODS)
     assert FIGURES["fig2a"].methods == (
-        "ours",
+        "paper",
         "topline",
         "pooled",
         "observational",

@@ -12,7 +12,7 @@ from jointeffects.errors import StoreError
 from jointeffects.experiments.store import ResultsStore, config_hash
 
 CONFIG = {"figure": "fig2a", "scale": "tiny", "n_scms": 2, "seed": 0, "settings": []}
-ROWS = [("ours", "rmse_truth", 0.5), ("ours", "rel_error", 2.0)]
+ROWS = [("paper", "rmse_truth", 0.5), ("paper", "rel_error", 2.0)]
 
 
 def test_same_config_resumes_and_other_config_is_stored_beside_it(tmp_path):
@@ -32,7 +32,7 @@ def test_rewriting_a_task_does_not_duplicate_rows(tmp_path):
     with ResultsStore(tmp_path) as store:
         key = store.open_run(CONFIG, "0.1.0")
         store.write_task(key, "fig2a", "{}", 3, ROWS, 1.0)
-        store.write_task(key, "fig2a", "{}", 3, [("ours", "rmse_truth", 0.7)], 1.0)
+        store.write_task(key, "fig2a", "{}", 3, [("paper", "rmse_truth", 0.7)], 1.0)
         table = store.results(key)
     assert len(table) == 2
     assert table.set_index("metric").loc["rmse_truth", "value"] == 0.7

@@ -29,7 +29,7 @@ class Zero:
 def zero_methods(monkeypatch):
     FITTED.clear()
     for name, regimes in (
-        ("zero_ours", METHODS["ours"].regimes),
+        ("zero_ours", METHODS["paper"].regimes),
         ("zero_obs", METHODS["observational"].regimes),
         ("zero_top", METHODS["topline"].regimes),
     ):
@@ -43,16 +43,16 @@ def test_stable_ints_are_pinned():
 
 
 def test_streams_depend_on_every_part_of_the_key():
-    task = Task("fig2c", SETTING, 0, 7, ("ours",))
+    task = Task("fig2c", SETTING, 0, 7, ("paper",))
     states = {
         tuple(data_seed(t, s).generate_state(2))
         for t, s in [
             (task, "test"),
             (task, "train:"),
-            (Task("fig2c", SETTING, 1, 7, ("ours",)), "test"),
-            (Task("fig2c", SETTING, 0, 8, ("ours",)), "test"),
-            (Task("figA", SETTING, 0, 7, ("ours",)), "test"),
-            (Task("fig2c", Setting(3, 200, 100, 301), 0, 7, ("ours",)), "test"),
+            (Task("fig2c", SETTING, 1, 7, ("paper",)), "test"),
+            (Task("fig2c", SETTING, 0, 8, ("paper",)), "test"),
+            (Task("figA", SETTING, 0, 7, ("paper",)), "test"),
+            (Task("fig2c", Setting(3, 200, 100, 301), 0, 7, ("paper",)), "test"),
         ]
     }
     assert len(states) == 6
@@ -114,9 +114,9 @@ def test_every_method_is_made_from_a_seed_and_the_tasks_scm():
 
 
 def test_the_prior_method_runs_in_a_tiny_task_with_finite_metrics():
-    result = run_task(Task("test", SETTING, 0, 0, ("prior", "ours")))
+    result = run_task(Task("test", SETTING, 0, 0, ("prior", "paper")))
     values = {(m, k): v for m, k, v in result.rows}
-    assert {m for m, _ in values} == {"prior", "ours"}
+    assert {m for m, _ in values} == {"prior", "paper"}
     assert all(np.isfinite(v) for v in values.values())
     # No accuracy claim at this size: its relative error ranged 0.2-2.8 over seeds 0-11 (the
     # paper's SCMs violate its Gaussian additive noise); accuracy is tested in tests/estimate.

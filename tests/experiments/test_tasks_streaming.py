@@ -21,7 +21,7 @@ from jointeffects.experiments.settings import Setting, n_train
 from jointeffects.experiments.tasks import Task, run_task
 
 SETTING = Setting(K=3, n_obs=700, n_sint=400, n_base=900)
-PAPER_METHODS = ("ours", "topline", "pooled", "observational")
+PAPER_METHODS = ("paper", "topline", "pooled", "observational")
 SEEN: list[dict] = []
 
 
@@ -61,7 +61,7 @@ def recorders(monkeypatch):
         monkeypatch.setitem(
             METHODS,
             name,
-            Method(name, name, lambda seed, *_, s=streams: Recorder(s), METHODS["ours"].regimes),
+            Method(name, name, lambda seed, *_, s=streams: Recorder(s), METHODS["paper"].regimes),
         )
 
 

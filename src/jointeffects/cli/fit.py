@@ -11,28 +11,18 @@ from jointeffects.cli.io import data_inputs, out_option, read_table, regime_file
 from jointeffects.cli.paths import check_outputs
 from jointeffects.cli.sizes import check_memory, design_bytes, n_monomials
 from jointeffects.errors import DataError
+from jointeffects.estimate.estimators.registry import SAVABLE, estimator_class
 
-ESTIMATORS = ("paper", "structured", "observational", "pooled")
 _OBS = "obs"
 
 
-def _estimator(kind: str, degree: int, cv: int, seed: int) -> Any:
-    from jointeffects.estimate import (
-        JointEffectEstimator,
-        ObservationalBaseline,
-        PolynomialRidgeCV,
-        PooledBaseline,
-        StructuredEstimator,
-    )
+def _estimator(name: str, degree: int, cv: int, seed: int) -> Any:
+    from jointeffects.estimate import PolynomialRidgeCV
 
-    if kind == "structured":
-        return StructuredEstimator(degrees=tuple(range(1, degree + 1)), cv=cv, random_state=seed)
-    cls = {
-        "paper": JointEffectEstimator,
-        "observational": ObservationalBaseline,
-        "pooled": PooledBaseline,
-    }[kind]
-    return cls(learner=PolynomialRidgeCV(degree=degree, cv=cv), random_state=seed)
+    cls = estimator_class(name)
+    if "learner" in cls().get_params():
+        return cls(learner=PolynomialRidgeCV(degree=degree, cv=cv), random_state=seed)
+    return cls(degrees=tuple(range(1, degree + 1)), cv=cv, random_state=seed)
 
 
 def _read_regimes(data: tuple[str, ...], regime_col: str | None) -> Any:
@@ -58,23 +48,12 @@ def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
         f"fitted {kind} on {len(est.actions_)} actions {list(est.actions_)}, outcome "
         f"'{est.outcome_}'"
     ]
-    models = getattr(est, "models_", None) or {}
-    lines.append(f"  {'regime':<34} {'rows':>7}" + ("  learner" if models else ""))
+    details, model_lines = est._fit_summary()
+    lines.append(f"  {'regime':<34} {'rows':>7}" + ("  learner" if details else ""))
     for regime, rows in est.n_rows_.items():
-        learner = models.get(regime)
-        detail = ""
-        if learner is not None:
-            detail = f"degree {learner.degree}, alpha {learner.alpha_:.0e}, "
-            detail += f"CV R² {learner.cv_scores_.max():.3f}"
+        detail = details.get(regime, "")
         lines.append(f"  {regime_label(regime):<34} {rows:>7}  {detail}".rstrip())
-    if hasattr(est, "model_"):
-        m = est.model_
-        lines.append(f"  one learner: degree {m.degree}, alpha {m.alpha_:.0e}")
-    if hasattr(est, "design_"):
-        lines.append(
-            f"  chosen degree {est.degree_}, alpha {est.alpha_:.0e} per row; ancestors "
-            + ", ".join(f"{a}←{list(v)}" for a, v in est.ancestors_.items() if v)
-        )
+    lines.extend(f"  {line}" for line in model_lines)
     overlap = diagnostics.support["overlap"]
     worst = diagnostics.support.loc[overlap.idxmin()]
     lines.append(
@@ -146,12 +125,13 @@ def _check_design(estimator: str, n_actions: int, n_regimes: int, degree: int, c
 )
 @click.option(
     "--estimator",
-    type=click.Choice(ESTIMATORS),
+    type=click.Choice(SAVABLE),
     default="paper",
     show_default=True,
     help="paper: one polynomial ridge per regime combined by the paper's formula; structured: "
-    "one regime-gated additive model (lower variance); observational/pooled: baselines that "
-    "ignore confounding.",
+    "one regime-gated additive model (lower variance); topline: a ridge on joint-experiment "
+    "data (pass it as a regime of every action); observational/pooled: baselines that ignore "
+    "confounding.",
 )
 @click.option(
     "--degree",

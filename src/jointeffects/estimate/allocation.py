@@ -41,6 +41,7 @@ from sklearn.base import clone
 
 from jointeffects.errors import DataError
 from jointeffects.estimate.estimators.blocks import experiment_blocks
+from jointeffects.estimate.estimators.registry import estimator_class, estimator_name
 from jointeffects.estimate.learners.fitting import default_learner
 from jointeffects.estimate.regimes import MIN_ROWS, Regime, RegimeData
 from jointeffects.estimate.uncertainty.refits import refit, regime_data
@@ -161,10 +162,8 @@ def recommend_allocation(
         raise DataError(
             f"estimator {estimator!r} needs a pilot sample of every regime: pass pilot="
         )
-    if kind == "structured" and isinstance(estimator, str):
-        from jointeffects.estimate.estimators.structured import StructuredEstimator
-
-        estimator = StructuredEstimator()
+    if isinstance(estimator, str):
+        estimator = estimator_class(estimator)()
     data = regime_data(pilot, outcome)
     blocks = experiment_blocks(data)
     if len(blocks) != K or () not in data.regimes:
@@ -201,18 +200,15 @@ def _closest_within_noise(ratios: np.ndarray, per_sim: np.ndarray, prior: float)
 
 
 def _kind(estimator: Any) -> str:
-    from jointeffects.estimate.estimators.paper import JointEffectEstimator
-    from jointeffects.estimate.estimators.structured import StructuredEstimator
-
+    """The rule an estimator gets: "paper", "structured" or "other" (any other estimator)."""
     if isinstance(estimator, str):
         if estimator not in ("paper", "structured"):
             raise DataError(
                 f"estimator={estimator!r} is not 'paper' or 'structured'; or pass an estimator"
             )
         return estimator
-    if isinstance(estimator, JointEffectEstimator):
-        return "paper"
-    return "structured" if isinstance(estimator, StructuredEstimator) else "other"
+    name = estimator_name(estimator)
+    return name if name in ("paper", "structured") else "other"
 
 
 def split(K: int, budget: int, ratio: float) -> tuple[int, int]:

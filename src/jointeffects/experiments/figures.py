@@ -182,6 +182,10 @@ def _label(method: str) -> str:
     return METHODS[method].label if method in METHODS else method
 
 
+def _colour(method: str) -> str:
+    return METHODS[method].colour if method in METHODS else "black"
+
+
 def _bars(axes: Any, summary: pd.DataFrame, methods: tuple[str, ...]) -> None:
     present = [m for m in methods if m in set(summary["method"])]
     rows = summary.set_index("method").loc[present]
@@ -193,7 +197,7 @@ def _bars(axes: Any, summary: pd.DataFrame, methods: tuple[str, ...]) -> None:
             mean,
             yerr=np.vstack([mean - lo, hi - mean]),
             capsize=4,
-            color=[f"C{i}" for i in range(len(present))],
+            color=[_colour(m) for m in present],
         )
         ax.set_xticks(range(len(present)), present, rotation=30, ha="right")
         ax.set_ylabel(_YLABELS[metric])
@@ -208,17 +212,17 @@ def _lines(axes: Any, part: pd.DataFrame, figure: Figure, title: str) -> None:
 
     assert figure.x is not None
     xs = sorted(part[figure.x].unique())
-    for i, method in enumerate(figure.methods):
+    for method in figure.methods:
         rows = part[part["method"] == method].sort_values(figure.x)
         x = rows[figure.x].to_numpy(dtype=float)
         for ax, metric in zip(axes, PLOTTED, strict=True):
             mean = rows[f"{metric}_mean"].to_numpy(dtype=float)
             lo, hi = interval(mean, rows[f"{metric}_se"], log=True)
-            ax.plot(x, mean, marker="o", markersize=4, color=f"C{i}", label=_label(method))
+            ax.plot(x, mean, marker="o", markersize=4, color=_colour(method), label=_label(method))
             if len(x) > 1:
-                ax.fill_between(x, lo, hi, color=f"C{i}", alpha=0.2, linewidth=0)
+                ax.fill_between(x, lo, hi, color=_colour(method), alpha=0.2, linewidth=0)
             else:  # a band needs two x values
-                ax.errorbar(x, mean, yerr=np.vstack([mean - lo, hi - mean]), color=f"C{i}")
+                ax.errorbar(x, mean, yerr=np.vstack([mean - lo, hi - mean]), color=_colour(method))
     for ax, metric in zip(axes, PLOTTED, strict=True):
         _log(ax, "y")
         ax.set_xscale("log")

@@ -29,7 +29,8 @@ class Method:
     Attributes
     ----------
     name : str
-        Short key used in the store and on the command line (``"ours"``).
+        The estimator's registry name, used in the store and on the command line
+        (``"paper"``).
     label : str
         Legend text in tables and figures.
     make : callable
@@ -39,12 +40,15 @@ class Method:
     regimes : callable
         ``regimes(setting, actions) -> {regime: rows}``: the regimes it trains on and how many
         rows of each are *sampled* (80 % of them are used for training, as in the paper).
+    colour : str, default="black"
+        Its colour in every figure.
     """
 
     name: str
     label: str
     make: Callable[[int, AdditiveSCM], Any]
     regimes: Callable[[Setting, tuple[str, ...]], dict[Regime, int]]
+    colour: str = "black"
 
 
 def _observational_and_singles(setting: Setting, actions: tuple[str, ...]) -> dict[Regime, int]:
@@ -59,40 +63,13 @@ def _joint_only(setting: Setting, actions: tuple[str, ...]) -> dict[Regime, int]
     return {tuple(actions): setting.n_base}
 
 
-def _ours(seed: int, scm: AdditiveSCM) -> Any:
-    from jointeffects.estimate import JointEffectEstimator
+def _registered(name: str) -> Callable[[int, AdditiveSCM], Any]:
+    def make(seed: int, scm: AdditiveSCM) -> Any:
+        from jointeffects.estimate.estimators.registry import estimator_class
 
-    return JointEffectEstimator(random_state=seed)
+        return estimator_class(name)(random_state=seed)
 
-
-def _topline(seed: int, scm: AdditiveSCM) -> Any:
-    from jointeffects.estimate import JointTopline
-
-    return JointTopline(random_state=seed)
-
-
-def _pooled(seed: int, scm: AdditiveSCM) -> Any:
-    from jointeffects.estimate import PooledBaseline
-
-    return PooledBaseline(random_state=seed)
-
-
-def _observational(seed: int, scm: AdditiveSCM) -> Any:
-    from jointeffects.estimate import ObservationalBaseline
-
-    return ObservationalBaseline(random_state=seed)
-
-
-def _structured(seed: int, scm: AdditiveSCM) -> Any:
-    from jointeffects.estimate import StructuredEstimator
-
-    return StructuredEstimator(random_state=seed)
-
-
-def _projected(seed: int, scm: AdditiveSCM) -> Any:
-    from jointeffects.estimate import AdditiveProjection
-
-    return AdditiveProjection(random_state=seed)
+    return make
 
 
 def _prior(seed: int, scm: AdditiveSCM) -> Any:
@@ -107,27 +84,57 @@ def _prior(seed: int, scm: AdditiveSCM) -> Any:
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
-        Method("ours", "ours (obs + single interventions)", _ours, _observational_and_singles),
-        Method("topline", "joint topline (joint interventions)", _topline, _joint_only),
-        Method("pooled", "pooled (obs + single, unlabelled)", _pooled, _observational_and_singles),
-        Method("observational", "observational only", _observational, _observational_only),
+        Method(
+            "paper",
+            "paper's estimator (obs + single interventions)",
+            _registered("paper"),
+            _observational_and_singles,
+            "C0",
+        ),
+        Method(
+            "topline",
+            "joint topline (joint interventions)",
+            _registered("topline"),
+            _joint_only,
+            "C1",
+        ),
+        Method(
+            "pooled",
+            "pooled (obs + single, unlabelled)",
+            _registered("pooled"),
+            _observational_and_singles,
+            "C2",
+        ),
+        Method(
+            "observational",
+            "observational only",
+            _registered("observational"),
+            _observational_only,
+            "C7",
+        ),
         Method(
             "structured",
             "structure-aware (obs + single, DAG learned)",
-            _structured,
+            _registered("structured"),
             _observational_and_singles,
+            "C3",
         ),
         Method(
             "projected",
-            "ours, additive projection",
-            _projected,
+            "paper's estimator, additive projection",
+            _registered("projected"),
             _observational_and_singles,
+            "C4",
         ),
         Method(
             "prior",
             "Gaussian-noise SCM, true DAG (Saengkyongam & Silva 2020)",
             _prior,
             _observational_and_singles,
+            "C5",
         ),
     )
 }
+
+#: Names of methods in result stores written before the estimators had one name each.
+LEGACY_NAMES = {"ours": "paper"}

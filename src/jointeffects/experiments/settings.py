@@ -127,7 +127,7 @@ FIGURES: dict[str, Figure] = {
         Figure(
             "fig2a",
             "Fig. 2(a): joint effect, K=5",
-            ("ours", "topline", "pooled", "observational", "structured", "projected", "prior"),
+            ("paper", "topline", "pooled", "observational", "structured", "projected", "prior"),
             None,
             (),
             {
@@ -139,7 +139,7 @@ FIGURES: dict[str, Figure] = {
         Figure(
             "fig2b",
             "Fig. 2(b): share of single-interventional data, N_tot fixed",
-            ("ours", "topline", "observational", "structured", "projected", "prior"),
+            ("paper", "topline", "observational", "structured", "projected", "prior"),
             "ratio",
             (),
             {
@@ -159,7 +159,7 @@ FIGURES: dict[str, Figure] = {
         Figure(
             "fig2c",
             "Fig. 2(c): convergence in N_tot, K=5",
-            ("ours", "topline", "structured", "projected", "prior"),
+            ("paper", "topline", "structured", "projected", "prior"),
             "n_tot",
             (),
             {
@@ -175,7 +175,7 @@ FIGURES: dict[str, Figure] = {
         Figure(
             "figA",
             "Fig. A: convergence in N_tot for several K",
-            ("ours", "topline", "structured", "projected", "prior"),
+            ("paper", "topline", "structured", "projected", "prior"),
             "n_tot",
             ("K",),
             {
@@ -193,7 +193,7 @@ FIGURES: dict[str, Figure] = {
         Figure(
             "figB",
             "Fig. B: share of single-interventional data for several N_tot and K",
-            ("ours", "topline", "observational", "structured", "projected", "prior"),
+            ("paper", "topline", "observational", "structured", "projected", "prior"),
             "ratio",
             ("K", "n_tot"),
             {

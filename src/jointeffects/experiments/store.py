@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from jointeffects.errors import StoreError
+from jointeffects.experiments.methods import LEGACY_NAMES
 
 STORE_NAME = "results.sqlite"
 
@@ -223,7 +224,7 @@ class ResultsStore:
     def results(self, key: str) -> pd.DataFrame:
         """A run's long table: setting (JSON), scm_index, method, metric, value."""
         try:
-            return pd.read_sql_query(
+            frame = pd.read_sql_query(
                 "SELECT setting, scm_index, method, metric, value FROM results WHERE "
                 "config_hash = ? ORDER BY setting, scm_index, method, metric",
                 self._db,
@@ -231,3 +232,5 @@ class ResultsStore:
             )
         except (sqlite3.Error, pd.errors.DatabaseError) as exc:
             raise self.damaged(str(exc)) from None
+        frame["method"] = frame["method"].replace(LEGACY_NAMES)
+        return frame

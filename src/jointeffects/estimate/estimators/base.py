@@ -58,13 +58,11 @@ class RegimeEstimator(BaseEstimator):
 
     Subclasses implement ``_fit_regimes(data)`` and ``_predict(X, intervened)``; those that
     can fit from statistics also implement ``_fit_streams(streams)`` (see :meth:`can_stream`).
-    A subclass declares its registry name in ``name`` and what sets it apart in the hooks
+    A subclass is named once, in :mod:`.registry`, and declares what sets it apart in the hooks
     below (``_trusted_data``, ``_model_note``, ``_mixed_note``, ``_regressions``,
     ``_richer_partner``, ``_model_state``), each with the default of the plain case.
     """
 
-    #: The estimator's one name in the CLI, the figures, model files and planning.
-    name: ClassVar[str]
     _sandwich: ClassVar[bool] = False
     _causal: ClassVar[bool] = True
     _whole_replicates: ClassVar[bool] = False
@@ -242,6 +240,10 @@ class RegimeEstimator(BaseEstimator):
         """Why no interval of a mixed effect can be trusted, given the misfit note of the
         per-regime regressions ("" if their tests did not reject)."""
         return regression_misfit
+
+    def _fit_summary(self) -> tuple[dict[Regime, str], list[str]]:
+        """For a fit summary: a detail per regime (its learner), and lines on the model."""
+        return {}, []
 
     def _regressions(self) -> dict[Any, Any]:
         """The fitted per-regime learners behind mixed effects ({} if none)."""

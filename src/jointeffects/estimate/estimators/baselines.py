@@ -27,6 +27,10 @@ class _SingleModel(RegimeEstimator):
     def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:
         return np.asarray(self.model_.predict(X), dtype=float)
 
+    def _fit_summary(self) -> tuple[dict[Regime, str], list[str]]:
+        m = self.model_
+        return {}, [f"one learner: degree {m.degree}, alpha {m.alpha_:.0e}"]
+
     def _model_state(self) -> dict[str, Any]:
         return {
             "params": {"random_state": self.random_state},
@@ -61,7 +65,6 @@ class ObservationalBaseline(_SingleModel):
     Streamed input: only the observational regime is read.
     """
 
-    name = "observational"
     _causal = False
 
     def _trusted_data(self, data: RegimeData) -> RegimeData:
@@ -83,7 +86,6 @@ class PooledBaseline(_SingleModel):
     rows are never concatenated; other learners get the concatenated rows.
     """
 
-    name = "pooled"
     _causal = False
 
     def _fit_regimes(self, data: RegimeData) -> None:
@@ -104,8 +106,6 @@ class JointTopline(_SingleModel):
     The paper's topline: what a joint experiment would give. Answers joint queries only.
     Streamed input: only the joint regime is read.
     """
-
-    name = "topline"
 
     def _trusted_data(self, data: RegimeData) -> RegimeData:
         return RegimeData(data.actions, data.outcome, {data.actions: data.regimes[data.actions]})

@@ -51,7 +51,6 @@ class JointEffectEstimator(RegimeEstimator):
         Training rows per regime.
     """
 
-    name = "paper"
     _model_keys = ("blocks", "models")
 
     def __init__(self, learner: Any = None, random_state: int | None = None) -> None:
@@ -80,6 +79,13 @@ class JointEffectEstimator(RegimeEstimator):
         for block in blocks_for_query(self.blocks_, regime):
             effect += self.models_[block].predict(X) - base
         return effect
+
+    def _fit_summary(self) -> tuple[dict[Regime, str], list[str]]:
+        details = {
+            regime: f"degree {m.degree}, alpha {m.alpha_:.0e}, CV R² {m.cv_scores_.max():.3f}"
+            for regime, m in self.models_.items()
+        }
+        return details, []
 
     def _regressions(self) -> dict[Any, Any]:
         return dict(self.models_)

@@ -102,8 +102,6 @@ class GaussianNoiseJointEstimator(RegimeEstimator):
     (500,)
     """
 
-    name = "prior"
-
     def __init__(
         self,
         dag: Mapping[str, Any] | None = None,

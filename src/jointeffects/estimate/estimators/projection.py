@@ -43,8 +43,6 @@ class AdditiveProjection(RegimeEstimator):
     in the observed actions and are delegated to the wrapped estimator unchanged.
     """
 
-    name = "projected"
-
     def __init__(
         self,
         estimator: Any = None,

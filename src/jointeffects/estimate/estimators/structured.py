@@ -82,7 +82,6 @@ class StructuredEstimator(RegimeEstimator):
         Cross-validated mean squared error per (degree, alpha).
     """
 
-    name = "structured"
     _sandwich = True
     _whole_replicates = True
     _model_keys = ("structured",)
@@ -218,6 +217,12 @@ class StructuredEstimator(RegimeEstimator):
         if not len(smaller):
             return None
         return self._refit_with(data, degrees=(self.degree_,), alphas=(float(smaller[-1]),))
+
+    def _fit_summary(self) -> tuple[dict[Regime, str], list[str]]:
+        ancestors = ", ".join(f"{a}←{list(v)}" for a, v in self.ancestors_.items() if v)
+        return {}, [
+            f"chosen degree {self.degree_}, alpha {self.alpha_:.0e} per row; ancestors {ancestors}"
+        ]
 
     def _model_state(self) -> dict[str, Any]:
         return {
