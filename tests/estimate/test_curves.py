@@ -11,8 +11,9 @@ from test_intervals import OLS, sample_regimes
 
 from jointeffects.errors import DataError, IntervalWarning
 from jointeffects.estimate import JointEffectEstimator
-from jointeffects.estimate.curves import plot_response_curves, response_curves, true_curves
+from jointeffects.estimate.curves import response_curves, true_curves
 from jointeffects.estimate.estimators.structured import StructuredEstimator
+from jointeffects.plotting import plot_response_curves
 from jointeffects.simulate import sample_linear_scm, sample_polynomial_scm
 
 matplotlib.use("Agg")

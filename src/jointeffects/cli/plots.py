@@ -63,7 +63,7 @@ def model_curves(model: SavedModel, points: int = 41, level: float | None = 0.9)
 
 def curves_figure(curves: pd.DataFrame, model: SavedModel, truth: Any = None) -> Any:
     """One panel per action: the curve, its interval band and (optionally) the true curve."""
-    from jointeffects.estimate.curves import plot_response_curves
+    from jointeffects.plotting import plot_response_curves
 
     plt = _pyplot()
     actions = list(dict.fromkeys(curves["action"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jointeffects.errors import IntervalWarning
 from jointeffects.estimate.allocation import Allocation, recommend_allocation
-from jointeffects.estimate.curves import plot_response_curves, response_curves
+from jointeffects.estimate.curves import response_curves
 from jointeffects.estimate.diagnostics import Diagnostics, additivity_check, support_diagnostics
 from jointeffects.estimate.estimators.baselines import (
     JointTopline,
@@ -36,7 +36,6 @@ __all__ = [
     "bootstrap_intervals",
     "fit_uncertainty",
     "load_model",
-    "plot_response_curves",
     "recommend_allocation",
     "response_curves",
     "sandwich_intervals",
