@@ -68,9 +68,8 @@ from jointeffects.estimate import (
 )
 from jointeffects.estimate.estimators.structured import StructuredEstimator
 from jointeffects.estimate.uncertainty.bands import widen
-from jointeffects.estimate.uncertainty.bootstrap import bootstrap_intervals
+from jointeffects.estimate.uncertainty.intervals import bootstrap_intervals, sandwich_intervals
 from jointeffects.estimate.uncertainty.refits import refit, regime_data
-from jointeffects.estimate.uncertainty.sandwich import sandwich_intervals
 from jointeffects.simulate import sample_linear_scm, sample_polynomial_scm
 from jointeffects.simulate.comparison import sample_gaussian_additive_scm, sample_interaction_scm
 

@@ -21,8 +21,8 @@ import numpy as np
 
 from jointeffects.errors import IntervalWarning
 from jointeffects.estimate.estimators.structured import StructuredEstimator
+from jointeffects.estimate.uncertainty.intervals import sandwich_intervals
 from jointeffects.estimate.uncertainty.refits import refit, regime_data, resample_rows
-from jointeffects.estimate.uncertainty.sandwich import sandwich_intervals
 from jointeffects.simulate import sample_polynomial_scm
 
 

@@ -232,8 +232,8 @@ def test_fit_summary_without_a_smaller_penalty_names_the_degree_partner_only():
     from jointeffects.cli.fit import _summary
     from jointeffects.estimate import StructuredEstimator
     from jointeffects.estimate.diagnostics import support_diagnostics
+    from jointeffects.estimate.uncertainty.fitted import fit_uncertainty
     from jointeffects.estimate.uncertainty.refits import refit, regime_data
-    from jointeffects.estimate.uncertainty.stored import fit_uncertainty
     from jointeffects.simulate import sample_linear_scm
 
     scm = sample_linear_scm(2, 0, n_calibration=5000)
@@ -253,8 +253,8 @@ def test_fit_summary_says_when_mixed_effects_will_be_flagged():
     from jointeffects.cli.fit import _summary
     from jointeffects.estimate import JointEffectEstimator
     from jointeffects.estimate.diagnostics import support_diagnostics
+    from jointeffects.estimate.uncertainty.fitted import fit_uncertainty
     from jointeffects.estimate.uncertainty.refits import refit, regime_data
-    from jointeffects.estimate.uncertainty.stored import fit_uncertainty
     from jointeffects.simulate import sample_linear_scm
 
     scm = sample_linear_scm(2, 0, n_calibration=5000)

@@ -23,9 +23,8 @@ from jointeffects.estimate.curves import response_curves
 from jointeffects.estimate.estimators.structured import StructuredEstimator
 from jointeffects.estimate.learners.misfit import binned_residual_test, extension_residual_test
 from jointeffects.estimate.uncertainty.bands import bias_aware_critical, percentile_bounds, widen
-from jointeffects.estimate.uncertainty.bootstrap import bootstrap_intervals
+from jointeffects.estimate.uncertainty.intervals import bootstrap_intervals, sandwich_intervals
 from jointeffects.estimate.uncertainty.refits import refit, regime_data, resample_rows
-from jointeffects.estimate.uncertainty.sandwich import sandwich_intervals
 from jointeffects.estimate.uncertainty.trust import regression_misfit_note
 from jointeffects.simulate import sample_linear_scm, sample_polynomial_scm
 

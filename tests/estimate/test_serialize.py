@@ -32,8 +32,7 @@ from jointeffects.estimate.modelfile.format import (
     model_from_dict,
     save_model,
 )
-from jointeffects.estimate.uncertainty.bootstrap import bootstrap_intervals
-from jointeffects.estimate.uncertainty.sandwich import sandwich_intervals
+from jointeffects.estimate.uncertainty.intervals import bootstrap_intervals, sandwich_intervals
 from jointeffects.estimate.uncertainty.trust import regression_misfit_note
 from jointeffects.simulate import sample_polynomial_scm
 

@@ -36,7 +36,7 @@ def model_curves(model: SavedModel, points: int = 41, level: float | None = 0.9)
     -------
     DataFrame with columns action, value, effect, lower, upper, extrapolation,
     reference_effect (see ``response_curves``), and with intervals also trusted and note
-    (see :meth:`~jointeffects.estimate.uncertainty.stored.SavedModel.predict_table`).
+    (see :meth:`~jointeffects.estimate.uncertainty.fitted.SavedModel.predict_table`).
     """
     from jointeffects.estimate.curves import response_curves
 

@@ -23,8 +23,7 @@ from jointeffects.estimate.modelfile.format import (
     save_model,
 )
 from jointeffects.estimate.regimes import RegimeChunks, RegimeData, as_regime_data
-from jointeffects.estimate.uncertainty.bootstrap import bootstrap_intervals
-from jointeffects.estimate.uncertainty.sandwich import sandwich_intervals
+from jointeffects.estimate.uncertainty.intervals import bootstrap_intervals, sandwich_intervals
 
 __all__ = [
     "Allocation",

@@ -24,28 +24,11 @@ import numpy as np
 import pandas as pd
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.uncertainty.bands import (
-    calibrated_bias,
-    interval_table,
-    largest_spread,
-    normal_table,
-    widen,
-)
-from jointeffects.estimate.uncertainty.refits import (
-    bootstrap_partner,
-    fitted_on,
-    paired_draws,
-    regime_data,
-)
-from jointeffects.estimate.uncertainty.sandwich import (
-    misspecification_note,
-    sandwich_covariance,
-    sandwich_partners,
-    structured_fit,
-)
+from jointeffects.estimate.uncertainty.fitted import bootstrap_uncertainty, sandwich_uncertainty
+from jointeffects.estimate.uncertainty.refits import fitted_on, regime_data
+from jointeffects.estimate.uncertainty.sandwich import structured_fit
 from jointeffects.estimate.uncertainty.trust import (
     MIN_TRUSTED_ROWS,
-    SPEC_LEVEL,
     add_note,
     model_note,
     untrusted_notes,
@@ -140,44 +123,19 @@ def response_curves(
     Q = np.concatenate(blocks)
     joint = fitted.predict(Q)
     misfit = ""
-    effect = joint[1:] - joint[0]
-    if intervals == "bootstrap":
-        assert data is not None
-        # The bias term as bootstrap_intervals adds it ("auto": polynomial ridge learners).
-        partner = bootstrap_partner(fitted, "auto" if misspecification else False)
-        models = [fitted] if partner is None else [fitted, partner]  # fitted: no second fit
-        (_, draws), *richer = paired_draws(models, data, [(Q, None)], n_boot, random_state)
-        table = interval_table(effect, draws[:, 1:] - draws[:, :1], level)
-        misfit = model_note(fitted, data)
-        if richer:
-            ((other, other_draws),) = richer
-            spread = effect - (other[1:] - other[0])
-            differences = draws - other_draws
-            spread_draws = differences[:, 1:] - differences[:, :1]
-            table["lower"], table["upper"] = widen(
-                effect,
-                table["lower"],
-                table["upper"],
-                calibrated_bias(spread, spread_draws),
-                level,
-            )
-    elif intervals == "sandwich":
-        assert data is not None
-        rows = fitted._linear_rows(Q, None)
-        contrast = rows[1:] - rows[:1]
-        cov = sandwich_covariance(fitted, data)
-        se = np.sqrt(np.einsum("ij,jk,ik->i", contrast, cov, contrast))
-        table = normal_table(effect, se, level)
-        if misspecification:
-            misfit = misspecification_note(fitted, data, SPEC_LEVEL)
-            others = [p.predict(Q) for p in sandwich_partners(fitted, data)]
-            bias = largest_spread(effect, [o[1:] - o[0] for o in others])  # as the sandwich's
-            table["lower"], table["upper"] = widen(
-                effect, table["lower"], table["upper"], bias, level
-            )
-    else:
+    if intervals is None or data is None:
         nan = np.full(len(Q) - 1, np.nan)
-        table = pd.DataFrame({"estimate": effect, "lower": nan, "upper": nan})
+        table = pd.DataFrame({"estimate": joint[1:] - joint[0], "lower": nan, "upper": nan})
+    else:
+        if intervals == "bootstrap":
+            # the bias term as bootstrap_intervals adds it ("auto": polynomial ridge learners)
+            option = "auto" if misspecification else False
+            u = bootstrap_uncertainty(fitted, data, n_boot, random_state, option)
+            misfit = model_note(fitted, data)
+        else:
+            u = sandwich_uncertainty(fitted, data, misspecification)
+            misfit = u.misfit
+        table = u.band(fitted, Q[1:], None, level, base=Q[0])
     notes = untrusted_notes(data, Q[1:], min_rows) if data is not None else np.full(len(Q) - 1, "")
     notes = add_note(notes, misfit)
     out = pd.DataFrame(

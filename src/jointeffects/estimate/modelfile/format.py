@@ -33,7 +33,7 @@ from jointeffects.estimate.modelfile.uncertainty import (
     read_uncertainty,
     uncertainty_state,
 )
-from jointeffects.estimate.uncertainty.stored import Uncertainty, fit_uncertainty
+from jointeffects.estimate.uncertainty.fitted import Uncertainty, fit_uncertainty
 from jointeffects.fileio import write_text
 from jointeffects.jsonfield import Field
 

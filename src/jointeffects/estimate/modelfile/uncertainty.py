@@ -7,7 +7,7 @@ from typing import Any
 
 from jointeffects.estimate.learners.state import floats
 from jointeffects.estimate.modelfile.estimators import estimator_state, read_estimator
-from jointeffects.estimate.uncertainty.stored import Uncertainty
+from jointeffects.estimate.uncertainty.fitted import Uncertainty
 from jointeffects.jsonfield import Field
 
 _KEYS = (

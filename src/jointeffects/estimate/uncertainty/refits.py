@@ -33,7 +33,7 @@ def regime_data(datasets: Any, outcome: str = "Y") -> RegimeData:
 
 def refit(estimator: Any, data: RegimeData) -> Any:
     """A clone of ``estimator`` fitted on ``data``."""
-    return clone(estimator).fit(dict(data.regimes), outcome=data.outcome, actions=data.actions)
+    return clone(estimator).fit(data)
 
 
 def fitted_on(estimator: Any, data: RegimeData) -> Any:
@@ -49,49 +49,6 @@ def fitted_on(estimator: Any, data: RegimeData) -> Any:
             "fitted on, or an unfitted estimator"
         )
     return estimator
-
-
-Query = tuple[np.ndarray, Sequence[str] | None]
-
-
-def bootstrap_draws(
-    estimator: Any,
-    data: RegimeData,
-    queries: Sequence[Query],
-    n_boot: int,
-    random_state: int | np.random.Generator | None = None,
-    resample: Callable[[RegimeData, np.random.Generator], RegimeData] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Point predictions (n_total,) and bootstrap replicates (n_boot, n_total) at several query
-    sets ``queries`` of (points, intervened), concatenated. ``estimator`` is fitted on ``data``
-    if it is not; ``resample(data, rng)`` defaults to :func:`resample_rows`; ``n_boot`` ≥ 2."""
-    return paired_draws([estimator], data, queries, n_boot, random_state, resample)[0]
-
-
-def paired_draws(
-    estimators: Sequence[Any],
-    data: RegimeData,
-    queries: Sequence[Query],
-    n_boot: int,
-    random_state: int | np.random.Generator | None = None,
-    resample: Callable[[RegimeData, np.random.Generator], RegimeData] | None = None,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """:func:`bootstrap_draws` for several estimators refitted on the *same* resamples, so that
-    their differences are bootstrapped too."""
-    refits = paired_refits(estimators, data, n_boot, random_state, resample)  # checks n_boot
-
-    def predict(model: Any) -> np.ndarray:
-        return np.concatenate([model.predict(Xq, intervened=r) for Xq, r in queries])
-
-    out = []
-    for estimator in estimators:
-        fitted = fitted_on(estimator, data)
-        estimate = predict(fitted)
-        out.append((estimate, np.empty((n_boot, len(estimate)))))
-    for b, models in enumerate(refits):
-        for model, (_, draws) in zip(models, out, strict=True):
-            draws[b] = predict(model)
-    return out
 
 
 def paired_refits(

@@ -2,91 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from jointeffects.errors import DataError
 from jointeffects.estimate.estimators.base import RegimeEstimator
 from jointeffects.estimate.learners.basis import polynomial_columns
 from jointeffects.estimate.learners.misfit import robust_score_statistic
-from jointeffects.estimate.regimes import RegimeData, query_array, row_chunks
-from jointeffects.estimate.uncertainty.bands import check_level, largest_spread, normal_table, widen
-from jointeffects.estimate.uncertainty.refits import fitted_on, regime_data
-from jointeffects.estimate.uncertainty.trust import (
-    MIN_TRUSTED_ROWS,
-    SPEC_LEVEL,
-    flag_untrusted,
-    join_notes,
-    mixed_effect_note,
-)
-
-
-def sandwich_intervals(
-    estimator: Any,
-    datasets: Any,
-    X: Any,
-    intervened: Sequence[str] | None = None,
-    level: float = 0.9,
-    outcome: str = "Y",
-    min_rows: int = MIN_TRUSTED_ROWS,
-    misspecification: bool = True,
-    spec_level: float = SPEC_LEVEL,
-) -> pd.DataFrame:
-    """Sandwich intervals for a ``StructuredEstimator``, widened for and flagged on misfit.
-
-    The estimator is a ridge regression on a fixed design w(x, regime): with A = Σ_i w_i w_iᵀ
-    + Λ and the per-regime centred score covariance M, Var(θ̂) ≈ A⁻¹ M A⁻¹ · n/(n − p),
-    computed in one pass, O(n p²). The band is conditional on the learned structure, degree
-    and alpha. Use it when the bootstrap's refits are too slow.
-
-    Parameters
-    ----------
-    estimator : StructuredEstimator
-        Fitted on ``datasets``, or unfitted (then fitted first).
-    datasets, X, intervened, level, outcome, min_rows
-        As for :func:`bootstrap_intervals`.
-    misspecification : bool, default=True
-        Add a bias term, the largest change of the prediction with the degree one higher
-        (:func:`richer_fit`) or the penalty one grid step lower (:func:`lighter_fit`), and flag
-        every interval when :func:`specification_test` rejects. False: the plain sandwich
-        (valid when the model is right, e.g. a linear SCM with its ``dag``, ``degrees=(1,)``).
-    spec_level : float, default=0.05
-        Level of the specification test.
-
-    Returns
-    -------
-    DataFrame
-        One row per query: ``estimate``, ``lower``, ``upper``, ``se``, ``bias``, ``trusted``,
-        ``note``.
-    """
-    data = regime_data(datasets, outcome)
-    fitted = structured_fit(estimator, data)
-    points = query_array(X, data.actions)
-    cov = sandwich_covariance(fitted, data)
-    rows = fitted._linear_rows(points, intervened)
-    se = np.sqrt(np.einsum("ij,jk,ik->i", rows, cov, rows))
-    estimate = fitted.predict(points, intervened=intervened)
-    bias = np.zeros(len(points))
-    if misspecification:
-        partners = sandwich_partners(fitted, data)
-        bias = largest_spread(estimate, [p.predict(points, intervened) for p in partners])
-    table = normal_table(estimate, se, level)
-    table["lower"], table["upper"] = widen(estimate, table["lower"], table["upper"], bias, level)
-    table["bias"] = bias
-    note = misspecification_note(fitted, data, spec_level) if misspecification else ""
-    note = join_notes(note, mixed_effect_note(fitted, intervened))
-    return flag_untrusted(table, data, points, min_rows, extra_note=note)
-
-
-def sandwich_partners(fitted: Any, data: RegimeData) -> list[Any]:
-    """The fits the sandwich's bias term compares with: :func:`richer_fit` and, unless the
-    chosen penalty is the smallest on the grid, :func:`lighter_fit`."""
-    lighter = fitted._lighter_fit(data)
-    return [fitted._richer_fit(data), *([] if lighter is None else [lighter])]
+from jointeffects.estimate.regimes import RegimeData, row_chunks
+from jointeffects.estimate.uncertainty.bands import check_level
+from jointeffects.estimate.uncertainty.refits import fitted_on
 
 
 def misspecification_note(fitted: Any, data: RegimeData, spec_level: float) -> str:
