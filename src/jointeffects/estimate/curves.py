@@ -70,15 +70,13 @@ def response_curves(
     intervals : {"auto", "bootstrap", "sandwich", None}, default="auto"
         "auto": the bootstrap (for a StructuredEstimator its refits relearn the structure);
         "sandwich": the fast analytic band of a StructuredEstimator, conditional on its
-        learned structure (see :func:`~jointeffects.estimate.uncertainty.intervals.sandwich_intervals`).
+        learned structure (see :func:`~jointeffects.sandwich_intervals`).
     level, n_boot, random_state, outcome, min_rows
-        As for :func:`~jointeffects.estimate.uncertainty.intervals.bootstrap_intervals`.
+        As for :func:`~jointeffects.bootstrap_intervals`.
     misspecification : bool, default=True
-        Widen by the bias term (for the sandwich the spreads to the fits one degree richer
-        and one penalty step lighter), as in
-        :func:`~jointeffects.estimate.uncertainty.intervals.sandwich_intervals` and (for polynomial
-        ridge learners) :func:`~jointeffects.estimate.uncertainty.intervals.bootstrap_intervals`; the
-        sandwich also flags every row when the residual specification test rejects.
+        Widen by the bias term, as :func:`~jointeffects.sandwich_intervals` and (for
+        polynomial ridge learners) :func:`~jointeffects.bootstrap_intervals` do; the sandwich
+        also flags every row when the residual specification test rejects.
 
     Returns
     -------

@@ -18,7 +18,7 @@ def default_learner() -> BaseEstimator:
 
 def learner_streams(learner: Any) -> bool:
     """Whether a learner fits from merged per-fold statistics (``new_stats``/``fit_stats``,
-    as :class:`~jointeffects.estimate.learners.ridge.PolynomialRidgeCV`); ``None`` is the default one."""
+    as :class:`~jointeffects.PolynomialRidgeCV`); ``None`` is the default one."""
     return learner is None or all(
         callable(getattr(learner, name, None)) for name in ("new_stats", "fit_stats")
     )
