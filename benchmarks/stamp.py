@@ -48,7 +48,7 @@ def stamp() -> dict[str, Any]:
 
 def write_result(name: str, payload: dict[str, Any]) -> Path:
     """Write ``{"stamp": ..., **payload}`` to ``benchmarks/results/<name>.json`` atomically."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
     target = RESULTS / f"{name}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
     write_text(json.dumps({"stamp": stamp(), **payload}, indent=2) + "\n", target)
     return target

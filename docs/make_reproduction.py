@@ -1,56 +1,47 @@
-"""Write docs/reproduction.md from the figures' result stores.
+"""Write docs/reproduction.md from the recorded figure runs and the agreement benchmark.
 
-    python docs/make_reproduction.py RESULTS_DIR
+    python docs/make_reproduction.py
 
-RESULTS_DIR holds one folder per run, named ``<figure>-<scale>`` (as written by
-``jointeffects reproduce FIG --scale SCALE --out RESULTS_DIR/FIG-SCALE``), and ``times.log``
-with one ``<figure> <scale> <seconds> s`` line per run. Figures are copied to docs/figures/.
+Each figure run is a stamped file ``benchmarks/results/reproduction/<figure>-<scale>.json``
+(written by ``benchmarks/record_reproduction.py``); its PNG is ``docs/figures/``. The text
+around the tables is ``docs/reproduction_text.md``.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
-
-import pandas as pd
 
 from jointeffects.fileio import write_text
 
 DOCS = Path(__file__).resolve().parent
+RESULTS = DOCS.parent / "benchmarks" / "results"
 TEXT = DOCS / "reproduction_text.md"
 AXES = ["K", "n_obs", "n_sint", "n_tot", "ratio"]
 
 
-def table(folder: Path) -> str:
-    """The run's summary as a markdown table: rmse_noisy, rmse_truth, rel_error per method."""
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "summary.csv"
-        subprocess.run(
-            ["jointeffects", "results", str(folder), "--no-figures", "--csv", str(csv)],
-            check=True,
-            capture_output=True,
-        )
-        frame = pd.read_csv(csv)
-    axes = [a for a in AXES if a in frame.columns]
-    out = frame[axes + ["method", "n_scms"]].copy()
-    for metric, digits in (("rmse_noisy", 3), ("rmse_truth", 4), ("rel_error", 2)):
-        out[metric] = [
-            f"{m:.{digits}f} ± {s:.{digits}f}"
-            for m, s in zip(frame[f"{metric}_mean"], frame[f"{metric}_se"], strict=True)
-        ]
-    header = "| " + " | ".join(out.columns) + " |"
-    rule = "|" + "---|" * len(out.columns)
-    rows = ["| " + " | ".join(str(v) for v in row) + " |" for row in out.itertuples(index=False)]
-    return "\n".join([header, rule, *rows])
+def table(records: list[dict]) -> str:
+    """A run's summary as a markdown table: rmse_noisy, rmse_truth, rel_error per method."""
+    axes = [a for a in AXES if any(r.get(a) == r.get(a) and r.get(a) is not None for r in records)]
+    columns = [*axes, "method", "n_scms", "rmse_noisy", "rmse_truth", "rel_error"]
+    rows = []
+    for r in records:
+        cells = [_axis(r.get(a)) for a in axes] + [r["method"], str(r["n_scms"])]
+        for metric, digits in (("rmse_noisy", 3), ("rmse_truth", 4), ("rel_error", 2)):
+            cells.append(f"{r[f'{metric}_mean']:.{digits}f} ± {r[f'{metric}_se']:.{digits}f}")
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns), *rows])
+
+
+def _axis(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None or value != value else str(value)
 
 
 def agreement() -> str:
     """The agreement benchmark's table (ours vs the reference code's RMSE against noisy Y)."""
-    path = DOCS.parent / "benchmarks" / "results" / "reference_agreement.json"
+    path = RESULTS / "reference_agreement.json"
     result = json.loads(path.read_text())
     lines = [
         f"Measured by `{result['stamp']['command']}` at commit {result['stamp']['commit'][:10]}"
@@ -70,24 +61,22 @@ def agreement() -> str:
     return "\n".join(lines)
 
 
+def run_block(result: dict) -> str:
+    """The wall time, the table and the figure of one recorded run."""
+    fig, scale = result["figure"], result["scale"]
+    note = f" {result['note']}" if result.get("note") else ""
+    return (
+        f"Wall time of `{result['run_command']}` on this 2-core machine: "
+        f"{result['wall_seconds']} s.{note} Recorded at commit "
+        f"{result['stamp']['commit'][:10]} on {result['stamp']['date'][:10]}.\n\n"
+        f"{table(result['table'])}\n\n![{fig}, {scale} scale](figures/{fig}-{scale}.png)"
+    )
+
+
 def main() -> None:
-    results = Path(sys.argv[1])
-    times = {}
-    for line in (results / "times.log").read_text().splitlines():
-        fig, scale, seconds, *_ = line.split()
-        times[(fig, scale)] = int(seconds)
     text = TEXT.read_text().replace("{{ agreement }}", agreement())
-    for (fig, scale), seconds in times.items():
-        folder = results / f"{fig}-{scale}"
-        if not (folder / "results.sqlite").exists():
-            continue
-        png = sorted(folder.glob(f"{fig}-{scale}-*.png"))[-1]
-        shutil.copyfile(png, DOCS / "figures" / f"{fig}-{scale}.png")
-        block = (
-            f"Wall time of `jointeffects reproduce {fig} --scale {scale}` on 2 cores: "
-            f"{seconds} s.\n\n{table(folder)}\n\n![{fig}, {scale} scale](figures/{fig}-{scale}.png)"
-        )
-        text = text.replace(f"{{{{ {fig}-{scale} }}}}", block)
+    for path in sorted((RESULTS / "reproduction").glob("*.json")):
+        text = text.replace(f"{{{{ {path.stem} }}}}", run_block(json.loads(path.read_text())))
     write_text(text, DOCS / "reproduction.md")
 
 
