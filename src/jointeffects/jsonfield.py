@@ -7,6 +7,7 @@ or foreign file is refused with a message pointing at its first bad field.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -148,3 +149,31 @@ def _has_bool(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_bool(v) for v in value)
     return isinstance(value, bool)
+
+
+def parse_json(
+    text: str,
+    where: str,
+    kind: str,
+    advice: str,
+    error: type[Exception] = DataError,
+    hint: str = "",
+    refuse_constants: bool = False,
+) -> Any:
+    """Parse a user's JSON file, turning every way it can fail into one ``error`` naming
+    ``where`` (the file) and ``kind`` (what it should be, with its article: "a model file").
+
+    ``refuse_constants`` also refuses NaN and Infinity, which Python's json accepts.
+    """
+
+    def refuse(token: str) -> None:
+        raise error(f"{where} holds {token}, which is not valid JSON")
+
+    try:
+        return json.loads(text, parse_constant=refuse if refuse_constants else None)
+    except json.JSONDecodeError as exc:
+        raise error(f"{where} is not valid JSON{hint}: {exc}") from None
+    except RecursionError:
+        raise error(f"{where} nests JSON too deeply to be {kind}; {advice}") from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise error(f"{where} is not a usable {kind.split(' ', 1)[1]}: {exc}") from None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jointeffects.errors import SpecError
+from jointeffects.jsonfield import parse_json
 from jointeffects.simulate.noise import FAMILIES
 
 FORMAT = "jointeffects.scm/1"
@@ -125,16 +126,7 @@ def read_spec(path_or_dict: str | os.PathLike[str] | Mapping[str, Any]) -> dict[
         raise SpecError(f"cannot read SCM spec {str(path)!r}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise SpecError(f"cannot read SCM spec {str(path)!r}: it is not UTF-8 (JSON) text") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"{str(path)!r} is not valid JSON: {exc}") from exc
-    except RecursionError:
-        raise SpecError(
-            f"{str(path)!r} nests JSON too deeply to be an SCM spec; check the file"
-        ) from None
-    except ValueError as exc:  # e.g. an integer with thousands of digits
-        raise SpecError(f"{str(path)!r} is not a usable SCM spec: {exc}") from None
+    data = parse_json(text, f"{str(path)!r}", "an SCM spec", "check the file", error=SpecError)
     return validate_spec(data)
 
 

@@ -35,7 +35,7 @@ from jointeffects.estimate.modelfile.uncertainty import (
 )
 from jointeffects.estimate.uncertainty.fitted import Uncertainty, fit_uncertainty
 from jointeffects.fileio import write_text
-from jointeffects.jsonfield import Field
+from jointeffects.jsonfield import Field, parse_json
 
 __all__ = [
     "FORMAT",
@@ -238,19 +238,12 @@ def load_model(path: str | os.PathLike[str]) -> SavedModel:
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read model file '{path}': {exc}") from None
 
-    def refuse(token: str) -> None:
-        raise DataError(f"model file '{path}' holds {token}, which is not valid JSON")
-
-    try:
-        payload = json.loads(text, parse_constant=refuse)
-    except json.JSONDecodeError as exc:
-        raise DataError(
-            f"model file '{path}' is not valid JSON (truncated or edited?): {exc}"
-        ) from None
-    except RecursionError:
-        raise DataError(
-            f"model file '{path}' nests JSON too deeply to be a model file; refit the model"
-        ) from None
-    except ValueError as exc:  # e.g. an integer with thousands of digits
-        raise DataError(f"model file '{path}' is not a usable model file: {exc}") from None
+    payload = parse_json(
+        text,
+        f"model file '{path}'",
+        "a model file",
+        "refit the model",
+        hint=" (truncated or edited?)",
+        refuse_constants=True,
+    )
     return model_from_dict(payload)
