@@ -4,10 +4,7 @@ A *regime* is named by the tuple of actions it intervenes on: ``()`` is the obse
 regime, ``("tv",)`` the experiment do(tv), ``("tv", "email")`` a block experiment. Every
 estimator turns its input into a :class:`RegimeData` first, so all validation lives here.
 
-Regimes too large to hold may be streamed: a :class:`RegimeChunks` (or a list or iterator of
-DataFrame chunks) or a dask DataFrame. :func:`as_regime_streams` then checks the keys and the
-column names up front and wraps each regime in a :class:`RegimeSource` that validates every
-chunk (or dask partition) as the learner reads it.
+Regimes too large to hold are streamed instead (:mod:`.streams`).
 """
 
 from __future__ import annotations
