@@ -21,6 +21,7 @@ from jointeffects.errors import (
     JointEffectsWarning,
     SpecError,
     StoreError,
+    SupportWarning,
 )
 
 if TYPE_CHECKING:
@@ -143,5 +144,6 @@ __all__ = [
     "JointEffectsWarning",
     "SpecError",
     "StoreError",
+    "SupportWarning",
     "__version__",
 ]

@@ -202,7 +202,7 @@ def fit(
     est = _estimator(estimator, degree, cv, seed)
     try:
         with np.errstate(all="ignore"):
-            est.fit(dict(regimes.regimes), outcome=outcome, actions=regimes.actions)
+            est.fit(regimes)  # validated: the support warnings are printed below
             diagnostics = support_diagnostics(regimes)
             uncertainty = None
             if estimator == "structured" or n_boot > 0:

@@ -15,6 +15,7 @@ the held-out outcomes and against the best constant.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jointeffects.errors import DataError
+from jointeffects.errors import DataError, SupportWarning
 from jointeffects.estimate.regimes import RegimeData, as_regime_data, query_array, regime_label
 
 #: Quantiles reported per action and regime; the overlap score uses the outer pair.
@@ -74,7 +75,7 @@ def _overlap(lo: float, hi: float, lo_ref: float, hi_ref: float) -> float:
     return max(0.0, min(hi, hi_ref) - max(lo, lo_ref)) / union
 
 
-def support_diagnostics(data: RegimeData, threshold: float = OVERLAP_THRESHOLD) -> Diagnostics:
+def support_diagnostics(data: Any, threshold: float = OVERLAP_THRESHOLD) -> Diagnostics:
     """Compare every action's distribution across regimes (Assumption 1).
 
     The ``overlap`` of an action in a regime is the Jaccard index of its central 98 % range
@@ -83,8 +84,8 @@ def support_diagnostics(data: RegimeData, threshold: float = OVERLAP_THRESHOLD) 
 
     Parameters
     ----------
-    data : RegimeData
-        Validated training data (with an observational regime).
+    data : dict or RegimeData
+        The training data (with an observational regime), as for ``fit``.
     threshold : float, default=0.8
         Overlap below which a warning is issued.
 
@@ -92,6 +93,8 @@ def support_diagnostics(data: RegimeData, threshold: float = OVERLAP_THRESHOLD) 
     -------
     Diagnostics
     """
+    if not isinstance(data, RegimeData):
+        data = as_regime_data(data)
     if () not in data.regimes:
         raise DataError("support diagnostics need the observational regime")
     obs = data.regimes[()][0]
@@ -135,6 +138,29 @@ def support_diagnostics(data: RegimeData, threshold: float = OVERLAP_THRESHOLD) 
         grid=grid,
         warnings=messages,
     )
+
+
+#: Rows per regime the support check of ``fit`` reads at most (evenly spaced ones beyond).
+CHECK_ROWS = 100_000
+
+
+def warn_outside_support(data: RegimeData, threshold: float = OVERLAP_THRESHOLD) -> None:
+    """Warn (:class:`~jointeffects.errors.SupportWarning`) when some regime's actions reach
+    outside the observational support, as :func:`support_diagnostics` reports it."""
+    if () not in data.regimes or len(data.regimes) < 2:
+        return
+    thinned = {
+        regime: (X[:: -(-len(X) // CHECK_ROWS)], y[:: -(-len(X) // CHECK_ROWS)])
+        for regime, (X, y) in data.regimes.items()
+    }
+    messages = support_diagnostics(RegimeData(data.actions, data.outcome, thinned), threshold)
+    if messages.warnings:
+        more = f" (and {len(messages.warnings) - 1} more)" if len(messages.warnings) > 1 else ""
+        warnings.warn(
+            f"support (Assumption 1): {messages.warnings[0]}{more}; see support_diagnostics",
+            SupportWarning,
+            stacklevel=3,
+        )
 
 
 def extrapolation(diagnostics: Diagnostics, X: Any, actions: tuple[str, ...]) -> np.ndarray:

@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
 from jointeffects.errors import DataError, IdentificationError
+from jointeffects.estimate.diagnostics import warn_outside_support
 from jointeffects.estimate.learners.fitting import default_learner, folded_stats, learner_streams
 from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
 from jointeffects.estimate.regimes import (
@@ -95,6 +96,9 @@ class RegimeEstimator(BaseEstimator):
             partitions are reduced to statistics where they live, so no regime's rows are
             held; otherwise chunks are concatenated in memory and dask input is refused.
             Every chunk or partition is validated as it is read.
+            In-memory regimes whose actions reach outside the observational support
+            (Assumption 1) raise a :class:`~jointeffects.errors.SupportWarning`; a
+            :class:`RegimeData` counts as checked already, and streamed regimes are not.
         outcome : str, default="Y"
             Outcome column.
         regime_col : str, optional
@@ -126,6 +130,7 @@ class RegimeEstimator(BaseEstimator):
             data = datasets
         else:
             data = as_regime_data(datasets, outcome=outcome, regime_col=regime_col, actions=actions)
+            warn_outside_support(data)
         self._set_names(data.actions, data.outcome)
         self.n_rows_ = {regime: data.rows(regime) for regime in data.regimes}
         self._fit_regimes(data)

@@ -57,11 +57,7 @@ class AdditiveProjection(RegimeEstimator):
 
     def _fit_regimes(self, data: RegimeData) -> None:
         base = self._inner()
-        self.estimator_ = base.fit(
-            {regime: pair for regime, pair in data.regimes.items()},
-            outcome=data.outcome,
-            actions=data.actions,
-        )
+        self.estimator_ = base.fit(data)
         self.blocks_ = experiment_blocks(data)
         rng = np.random.default_rng(self.random_state)
         index = {a: j for j, a in enumerate(data.actions)}

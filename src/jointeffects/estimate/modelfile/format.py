@@ -25,7 +25,12 @@ from typing import Any
 import pandas as pd
 
 from jointeffects.errors import DataError
-from jointeffects.estimate.diagnostics import SUPPORT_COLUMNS, VALIDATION_COLUMNS, Diagnostics
+from jointeffects.estimate.diagnostics import (
+    SUPPORT_COLUMNS,
+    VALIDATION_COLUMNS,
+    Diagnostics,
+    support_diagnostics,
+)
 from jointeffects.estimate.modelfile.estimators import estimator_state, read_estimator
 from jointeffects.estimate.modelfile.saved import SavedModel
 from jointeffects.estimate.modelfile.uncertainty import (
@@ -34,6 +39,7 @@ from jointeffects.estimate.modelfile.uncertainty import (
     uncertainty_state,
 )
 from jointeffects.estimate.uncertainty.fitted import Uncertainty, fit_uncertainty
+from jointeffects.estimate.uncertainty.refits import regime_data
 from jointeffects.fileio import write_text
 from jointeffects.jsonfield import Field, parse_json
 
@@ -121,8 +127,10 @@ def _diagnostics_state(d: Diagnostics) -> dict[str, Any]:
 def save_model(
     est: Any,
     path: str | os.PathLike[str],
-    diagnostics: Diagnostics,
+    diagnostics: Diagnostics | None = None,
     uncertainty: Uncertainty | None = None,
+    *,
+    data: Any = None,
 ) -> None:
     """Write a fitted estimator to a JSON model file, atomically (temporary file + rename).
 
@@ -132,11 +140,28 @@ def save_model(
         StructuredEstimator
         Fitted; learners must be :class:`PolynomialRidgeCV` (others are refused).
     path : path-like
-    diagnostics : Diagnostics
-        From :func:`~jointeffects.estimate.diagnostics.support_diagnostics`.
+        The model file to write.
+    diagnostics : Diagnostics, optional
+        The support diagnostics of the training data
+        (:func:`~jointeffects.support_diagnostics`); computed from ``data`` when not given.
+        A loaded model flags queries outside the support they record.
     uncertainty : Uncertainty, optional
-        From :func:`fit_uncertainty`; needed for intervals of the loaded model.
+        From :func:`~jointeffects.fit_uncertainty`; needed for intervals of the loaded model.
+    data : dict or RegimeData, optional
+        The training data; needed when ``diagnostics`` is not given.
+
+    Examples
+    --------
+    >>> est = JointEffectEstimator().fit(data)                     # doctest: +SKIP
+    >>> save_model(est, "model.json", data=data)                   # doctest: +SKIP
     """
+    if diagnostics is None:
+        if data is None:
+            raise DataError(
+                "save_model needs the support diagnostics of the training data: pass data= "
+                "(the data the estimator was fitted on) or diagnostics="
+            )
+        diagnostics = support_diagnostics(regime_data(data, getattr(est, "outcome_", "Y")))
     try:
         text = json.dumps(model_to_dict(est, diagnostics, uncertainty), allow_nan=False)
     except DataError:
