@@ -107,6 +107,7 @@ def test_all_intervened_is_the_exact_joint_effect():
     np.testing.assert_array_equal(se, np.zeros(30))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("intervened", [("p",), ("q", "r"), ()])
 def test_mixed_effect_is_the_regression_function_of_its_regime(intervened):
     """In the mixed regime, Y - mixed_effect(A) has mean 0 and is uncorrelated with A.
