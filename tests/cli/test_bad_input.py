@@ -145,7 +145,6 @@ def test_no_observational_data(files, tmp_path):
     ("queries", "extra", "match"),
     [
         (_table()[["tv"]], [], r"query columns \['tv'\] do not match.*missing \['search'\]"),
-        (_table(), [], r"unexpected \['sales'\]"),
         (_table()[["tv", "search"]], ["--intervened", "tv,radio"], r"unknown action.*radio"),
         (_table(tv=["a"] * 40)[["tv", "search"]], [], r"non-numeric"),
         (_table()[["tv", "search"]], ["--interval", "0.9"], r"holds no uncertainty"),

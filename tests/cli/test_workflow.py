@@ -95,6 +95,19 @@ def test_predict_writes_predictions_with_intervals_and_extrapolation(example, fi
     assert error.max() < 2.5  # sd of the true joint effect is 3.1; measured max 0.63-1.18
 
 
+def test_predict_ignores_columns_that_are_not_actions_with_a_note(example, fitted):
+    model, _ = fitted
+    joint = pd.read_csv(example / "joint.csv").head(20)  # the actions and the outcome
+    at, out = example / "joint20.csv", example / "joint20-pred.csv"
+    joint.to_csv(at, index=False)
+    result = run("predict", "--model", model, "--at", at, "--out", out)
+    assert "note: ignoring columns ['sales']" in result.output
+    table = pd.read_csv(out)
+    assert "sales" not in table.columns
+    direct = load_model(model).estimator.predict(joint[list(CHANNELS)])
+    np.testing.assert_allclose(table["prediction"], direct, rtol=1e-12)
+
+
 def test_predict_mixed_effect_differs_from_the_joint_one(example, fitted):
     model, _ = fitted
     joint, mixed = example / "joint_pred.csv", example / "mixed_pred.csv"

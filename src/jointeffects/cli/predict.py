@@ -63,6 +63,11 @@ def predict(
     model = load_model(model_path)
     est = model.estimator
     queries = read_table(at)
+    extra = [str(c) for c in queries.columns if str(c) not in est.actions_]
+    missing = [a for a in est.actions_ if a not in {str(c) for c in queries.columns}]
+    if extra and not missing:
+        click.echo(f"note: ignoring columns {extra} of {at}: not actions of the model", err=True)
+        queries = queries[[c for c in queries.columns if str(c) in est.actions_]]
     names = None if intervened is None else [n.strip() for n in intervened.split(",") if n.strip()]
     if names == []:
         raise DataError(
