@@ -52,3 +52,7 @@ class IntervalWarning(JointEffectsWarning):
 
 class SupportWarning(JointEffectsWarning):
     """The actions of some regime reach outside the observational support (Assumption 1)."""
+
+
+class IdentificationWarning(JointEffectsWarning):
+    """Part of what was asked is not identified by the data; the rest is given."""

@@ -52,7 +52,7 @@ def plot_response_curves(
     for axis, action in zip(axes, actions, strict=False):
         mask = (curves["action"] == action).to_numpy()
         part = curves[mask]
-        band = (part["value"], part["lower"], part["upper"])
+        band = (part["level"], part["lower"], part["upper"])
         trusted = (
             part["trusted"].to_numpy(dtype=bool) if "trusted" in part else np.ones(len(part), bool)
         )
@@ -60,9 +60,9 @@ def plot_response_curves(
         if not trusted.all():
             axis.fill_between(*band, where=~trusted, color="grey", alpha=0.25, hatch="//", lw=0,
                               label="not trustworthy")  # fmt: skip
-        axis.plot(part["value"], part["effect"], label="estimate")
+        axis.plot(part["level"], part["effect_change"], label="estimate")
         if truth is not None:
-            axis.plot(part["value"], truth[mask], "k--", label="truth")
+            axis.plot(part["level"], truth[mask], "k--", label="truth")
         axis.set_xlabel(action)
         axis.axhline(0.0, color="grey", lw=0.5)
     axes[0].set_ylabel("φ(a) − φ(median)")

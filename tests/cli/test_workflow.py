@@ -101,7 +101,7 @@ def test_predict_ignores_columns_that_are_not_actions_with_a_note(example, fitte
     at, out = example / "joint20.csv", example / "joint20-pred.csv"
     joint.to_csv(at, index=False)
     result = run("predict", "--model", model, "--at", at, "--out", out)
-    assert "note: ignoring columns ['sales']" in result.output
+    assert "note: ignored columns ['sales']" in result.output
     table = pd.read_csv(out)
     assert "sales" not in table.columns
     direct = load_model(model).estimator.predict(joint[list(CHANNELS)])
@@ -132,8 +132,8 @@ def test_curves_writes_a_png_and_a_table(example, fitted):
     # curves are 0 at the reference point (the observational medians)
     ref = load_model(model).diagnostics.reference
     for action, part in table.groupby("action"):
-        at_ref = np.interp(ref[action], part["value"], part["effect"])
-        assert abs(at_ref) < 0.05 * np.ptp(part["effect"])
+        at_ref = np.interp(ref[action], part["level"], part["effect_change"])
+        assert abs(at_ref) < 0.05 * np.ptp(part["effect_change"])
         assert np.all(part["lower"] <= part["upper"] + 1e-12)
 
 
@@ -282,3 +282,20 @@ def test_fit_summary_says_when_mixed_effects_will_be_flagged():
     flagged = replace(uncertainty, mixed_misfit="the per-regime regressions' ...")
     lines = _summary(est, support_diagnostics(data), flagged)
     assert "intervals of mixed effects will be flagged: the per-regime" in lines[-1]
+
+
+def test_curves_and_report_without_one_experiment(example, tmp_path):
+    data = ["--data", example / "obs.csv"]
+    for channel in CHANNELS[:-1]:
+        data += ["--data", f"{channel}={example / (channel + '.csv')}"]
+    model = tmp_path / "partial.json"
+    run("fit", "--outcome", "sales", *data, "--n-boot", 4, "--out", model)
+    result = run("curves", "--model", model, "--out", tmp_path / "c.png", "--csv",
+                 tmp_path / "c.csv")  # fmt: skip
+    assert f"no experiment intervenes on ['{CHANNELS[-1]}']" in result.output
+    table = pd.read_csv(tmp_path / "c.csv")
+    assert list(dict.fromkeys(table["action"])) == list(CHANNELS[:-1])
+    assert {"level", "effect_change", "reference_level"} <= set(table.columns)
+    run("report", "--model", model, "--out", tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text()
+    assert f"no experiment intervenes on [&#x27;{CHANNELS[-1]}&#x27;]" in page

@@ -70,3 +70,28 @@ def test_allocation_by_simulation_works_with_its_default_estimator(data):
         random_state=0,
     )  # fmt: skip
     assert advice.n_obs + 3 * advice.n_experiment == 2000
+
+
+def test_curves_without_one_experiment_give_the_identified_ones(data):
+    from jointeffects import IdentificationError, response_curves
+    from jointeffects.errors import IdentificationWarning
+
+    actions = list(data[()].columns[:-1])
+    partial = {r: v for r, v in data.items() if r != (actions[-1],)}
+    est = JointEffectEstimator(random_state=0).fit(partial)
+    with pytest.raises(IdentificationError):
+        est.predict(data[()][actions].to_numpy()[:2])  # the joint effect is not identified
+    with pytest.warns(
+        IdentificationWarning, match=rf"no experiment intervenes on \['{actions[-1]}'\]"
+    ):
+        curves = response_curves(est, partial, grid=5, intervals=None)
+    assert list(dict.fromkeys(curves["action"])) == actions[:-1]
+    # each curve is the mixed effect with the uncovered action observed at its reference
+    ref = curves.attrs["reference"]
+    part = curves[curves["action"] == actions[0]]
+    Q = np.array([[ref[a] for a in actions]] * len(part))
+    Q[:, 0] = part["level"]
+    mixed = est.predict(Q, intervened=actions[:-1])
+    base = est.predict(np.array([[ref[a] for a in actions]]), intervened=actions[:-1])
+    np.testing.assert_allclose(part["effect_change"], mixed - base, atol=1e-12)
+    np.testing.assert_array_equal(part["reference_level"], ref[actions[0]])

@@ -40,7 +40,7 @@ def test_true_curves_are_the_block_effects_centred_at_the_reference(scm):
     for k, action in enumerate(scm.actions):
         mask = (curves["action"] == action).to_numpy()
         point = np.repeat(reference.to_numpy()[None, :], mask.sum(), axis=0)
-        point[:, k] = curves.loc[mask, "value"]
+        point[:, k] = curves.loc[mask, "level"]
         phi = scm.block_effects(point)[:, k] - scm.block_effects(reference.to_numpy())[0, k]
         np.testing.assert_allclose(truth[mask], phi, atol=1e-12)
 
@@ -75,7 +75,7 @@ def test_bootstrap_curves_of_a_polynomial_scm_follow_the_truth():
         )
     truth = true_curves(scm, curves)
     assert np.mean((curves["lower"] <= truth) & (truth <= curves["upper"])) >= 0.7
-    assert np.max(np.abs(curves["effect"] - truth)) < 0.25 * np.ptp(truth)
+    assert np.max(np.abs(curves["effect_change"] - truth)) < 0.25 * np.ptp(truth)
 
 
 def test_sandwich_curves_of_a_detectably_misspecified_model_are_flagged():
@@ -100,10 +100,10 @@ def test_curves_are_zero_at_the_reference_and_add_up_to_the_joint_effect(scm):
     grid = {a: [ref[a], point[a]] for a in scm.actions}
     curves = response_curves(est, data, grid=grid, n_boot=20, random_state=0)
     at_ref = curves.iloc[::2]
-    assert np.all(at_ref["effect"] == 0)
+    assert np.all(at_ref["effect_change"] == 0)
     np.testing.assert_allclose(at_ref[["lower", "upper"]], 0, atol=1e-12)  # no width there
     # The structured estimator is additive by construction: joint = reference + Σ curves.
-    joint = curves["reference_effect"].iloc[0] + curves["effect"].iloc[1::2].sum()
+    joint = curves["reference_effect"].iloc[0] + curves["effect_change"].iloc[1::2].sum()
     assert joint == pytest.approx(est.predict(point.to_frame().T)[0], abs=1e-10)
 
 
@@ -114,7 +114,7 @@ def test_without_data_the_curves_have_no_intervals(scm):
     curves = response_curves(est, grid={"A1": [0.0, 1.0]}, reference=ref)
     assert list(curves["action"]) == ["A1", "A1"] and curves["lower"].isna().all()
     slope = est.predict([[0.0, 1.0, 0.0]])[0] - est.predict([[0.0, 0.0, 0.0]])[0]
-    assert curves["effect"].iloc[1] == pytest.approx(slope)
+    assert curves["effect_change"].iloc[1] == pytest.approx(slope)
     with pytest.raises(DataError, match=r"without datasets pass grid as \{action: values\}"):
         response_curves(est)
     with pytest.raises(DataError, match=r"grid names unknown action\(s\) \['B'\]"):
@@ -132,7 +132,7 @@ def test_plot_draws_bands_and_the_truth(scm):
     assert [len(ax.lines) for ax in axes] == [3, 3, 3]  # estimate, truth, zero line
     assert all(len(ax.collections) == 1 for ax in axes)  # the band
     np.testing.assert_allclose(axes[0].lines[1].get_ydata(), true_curves(scm, curves)[:5])
-    untrusted = curves.assign(trusted=curves["value"] > curves["value"].median())
+    untrusted = curves.assign(trusted=curves["level"] > curves["level"].median())
     axes = plot_response_curves(untrusted)
     labels = [c.get_label() for c in axes[0].collections]
     assert labels[1] == "not trustworthy" and len(labels) == 2  # trusted band + hatched one

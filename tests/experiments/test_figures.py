@@ -124,3 +124,26 @@ def test_intervals_are_95_percent_and_log_symmetric_on_log_axes():
     assert (lo[:2] > 0).all() and np.isnan(lo[2])  # positive; no interval from one SCM
     # The delta method: for a small relative s.e. the log band is the linear one.
     np.testing.assert_allclose(interval(1.0, 1e-4, log=True), interval(1.0, 1e-4, log=False))
+
+
+def test_each_method_has_one_colour_in_every_figure():
+    from matplotlib.colors import to_hex
+    from matplotlib.figure import Figure
+
+    from jointeffects.experiments import figures
+
+    colours = {}
+    for name in ("fig2b", "fig2c"):  # different method subsets and orders
+        figure = FIGURES[name]
+        x = figure.x
+        settings = [_setting(5, **{x: v}) for v in (0.5, 2.0)]
+        summary = summarize(_long(settings, list(figure.methods)), figure.methods)
+        axes = Figure().subplots(1, len(figures.PLOTTED), squeeze=False)[0]
+        figures._lines(axes, summary, figure, "")
+        for line in axes[0].get_lines():
+            colours.setdefault(line.get_label(), set()).add(to_hex(line.get_color()))
+    shared = set(FIGURES["fig2b"].methods) & set(FIGURES["fig2c"].methods)
+    labels = {figures._label(m) for m in shared}
+    assert labels <= set(colours)
+    assert all(len(colours[label]) == 1 for label in colours)
+    assert len({next(iter(c)) for c in colours.values()}) == len(colours)  # and distinct

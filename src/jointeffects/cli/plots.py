@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from jointeffects.errors import DataError
+from jointeffects.errors import DataError, IdentificationWarning
 
 if TYPE_CHECKING:
     from jointeffects.estimate.modelfile.saved import SavedModel
@@ -34,9 +35,9 @@ def model_curves(model: SavedModel, points: int = 41, level: float | None = 0.9)
 
     Returns
     -------
-    DataFrame with columns action, value, effect, lower, upper, extrapolation,
-    reference_effect (see ``response_curves``), and with intervals also trusted and note
-    (see :meth:`~jointeffects.estimate.uncertainty.fitted.SavedModel.predict_table`).
+    DataFrame with columns action, level, effect_change, lower, upper, extrapolation,
+    reference_level, reference_effect (see ``response_curves``), and with intervals also
+    trusted and note (see :meth:`~jointeffects.estimate.modelfile.saved.SavedModel.predict_table`).
     """
     from jointeffects.estimate.curves import response_curves
 
@@ -44,20 +45,26 @@ def model_curves(model: SavedModel, points: int = 41, level: float | None = 0.9)
         raise DataError(f"--points {points}: need at least 2 points per curve")
     est, diag = model.estimator, model.diagnostics
     grid = {a: np.linspace(*diag.grid[a], points).tolist() for a in est.actions_}
-    curves = response_curves(est, None, grid, reference=diag.reference, intervals=None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", IdentificationWarning)
+        curves = response_curves(est, None, grid, reference=diag.reference, intervals=None)
+    notes = [str(w.message) for w in caught if issubclass(w.category, IdentificationWarning)]
+    intervened = curves.attrs["intervened"]
     curves = curves.drop(columns=["trusted", "note"])
     ref = np.array([diag.reference[a] for a in est.actions_])
     Q = np.repeat(ref[None, :], len(curves), axis=0)
     for j, action in enumerate(est.actions_):
         mask = (curves["action"] == action).to_numpy()
-        Q[mask, j] = curves.loc[mask, "value"].to_numpy()
+        Q[mask, j] = curves.loc[mask, "level"].to_numpy()
     from jointeffects.estimate.diagnostics import extrapolation
 
     curves.insert(5, "extrapolation", extrapolation(diag, Q, est.actions_))
     if level is not None and model.uncertainty is not None:
-        table = model.predict_table(Q, level=level, base=ref)
+        mixed = None if tuple(intervened) == tuple(est.actions_) else list(intervened)
+        table = model.predict_table(Q, intervened=mixed, level=level, base=ref)
         for column in ("lower", "upper", "trusted", "note"):
             curves[column] = table[column].to_numpy()
+    curves.attrs["intervened"], curves.attrs["not_identified"] = intervened, notes
     return curves
 
 
@@ -120,7 +127,12 @@ def heatmap_figure(model: SavedModel, pair: tuple[str, str], points: int = 41) -
     U, V = np.meshgrid(u, v)
     Q = np.repeat(np.array([[diag.reference[a] for a in est.actions_]]), U.size, axis=0)
     Q[:, i], Q[:, j] = U.ravel(), V.ravel()
-    Z = est.predict(Q).reshape(U.shape)
+    covered = est._identified_actions()
+    missing = [a for a in pair if a not in covered]
+    if missing:
+        raise DataError(f"no experiment intervenes on {missing}: its effect is not identified")
+    mixed = None if covered == tuple(est.actions_) else list(covered)
+    Z = est.predict(Q, intervened=mixed).reshape(U.shape)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 4))
     mesh = ax.pcolormesh(U, V, Z, shading="auto", cmap="viridis")

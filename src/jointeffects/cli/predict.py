@@ -66,7 +66,6 @@ def predict(
     extra = [str(c) for c in queries.columns if str(c) not in est.actions_]
     missing = [a for a in est.actions_ if a not in {str(c) for c in queries.columns}]
     if extra and not missing:
-        click.echo(f"note: ignoring columns {extra} of {at}: not actions of the model", err=True)
         queries = queries[[c for c in queries.columns if str(c) in est.actions_]]
     names = None if intervened is None else [n.strip() for n in intervened.split(",") if n.strip()]
     if names == []:
@@ -84,6 +83,8 @@ def predict(
     result["extrapolation"] = flags
     _check_finite(result, at)
     write_table(result, out)
+    if extra and not missing:
+        click.echo(f"note: ignored columns {extra} of {at}: not actions of the model", err=True)
     what = (
         "joint effect E[{0} | do({1})]" if names is None else "E[{0} | do({1}), others observed]"
     ).format(est.outcome_, ", ".join(names or est.actions_))
@@ -170,15 +171,18 @@ def curves(
             f"{list(model.estimator.actions_)}"
         )
     table = model_curves(model, points, interval)
+    for note in table.attrs["not_identified"]:
+        click.echo(f"note: {note}", err=True)
     if csv_path is not None:
         write_table(table, csv_path)
     save_figure(curves_figure(table, model, scm), out, dpi=110)
     for action, part in table.groupby("action", sort=False):
-        top = part.loc[part["effect"].idxmax()]
+        change, level = part["effect_change"], part["level"]
+        top = part.loc[change.idxmax()]
         click.echo(
-            f"{action}: effect from {part['effect'].iloc[0]:+.3g} at {part['value'].iloc[0]:.3g} "
-            f"to {part['effect'].iloc[-1]:+.3g} at {part['value'].iloc[-1]:.3g} "
-            f"(max {top['effect']:+.3g} at {top['value']:.3g})"
+            f"{action}: effect from {change.iloc[0]:+.3g} at {level.iloc[0]:.3g} "
+            f"to {change.iloc[-1]:+.3g} at {level.iloc[-1]:.3g} "
+            f"(max {top['effect_change']:+.3g} at {top['level']:.3g})"
         )
     if "trusted" in table:
         _echo_untrusted(table)

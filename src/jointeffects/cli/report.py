@@ -101,8 +101,9 @@ def render_report(model: Any, pair: tuple[str, str] | None, source: str) -> str:
 
     est, diag = model.estimator, model.diagnostics
     actions = list(est.actions_)
-    if pair is None and len(actions) >= 2:
-        pair = (actions[0], actions[1])
+    covered = list(est._identified_actions())
+    if pair is None and len(covered) >= 2:
+        pair = (covered[0], covered[1])
     rows = pd.DataFrame(
         [(regime_label(r), n) for r, n in est.n_rows_.items()], columns=["regime", "rows"]
     )
@@ -110,7 +111,14 @@ def render_report(model: Any, pair: tuple[str, str] | None, source: str) -> str:
     overlap = overlap.loc[list(dict.fromkeys(diag.support["regime"])), actions]
     overlap = overlap.rename_axis(columns=None).reset_index()
     curves = model_curves(model)
-    heat = "<p>(one action: no heat map)</p>" if pair is None else _png(heatmap_figure(model, pair))
+    heat = (
+        "<p>(fewer than two actions with an experiment: no heat map)</p>"
+        if pair is None
+        else _png(heatmap_figure(model, pair))
+    )
+    missing = "".join(
+        f'<p class="warn">{html.escape(note)}.</p>' for note in curves.attrs["not_identified"]
+    )
     params = {
         k: v
         for k, v in est.get_params(deep=False).items()
@@ -141,6 +149,7 @@ def render_report(model: Any, pair: tuple[str, str] | None, source: str) -> str:
 90 % pointwise intervals ({
         html.escape(model.uncertainty.method if model.uncertainty else "none stored")
     }).</p>
+{missing}
 {_png(curves_figure(curves, model))}
 <h2>Joint effect of {html.escape(" and ".join(pair or actions))}</h2>
 {heat}

@@ -1,4 +1,4 @@
-"""Per-action response curves φ_k(a_k) with pointwise intervals, and their plot.
+"""Per-action response curves φ_k(a_k) with pointwise intervals.
 
 Under the paper's assumptions the joint effect is additive over the experiments' blocks,
 E[Y | do(a)] = Σ_B φ_B(a_B) with φ_B(a_B) = E_{C_B}[f_B(a_B, C_B)] (+ E[U]), so any
@@ -9,21 +9,25 @@ fixed (the joint effect at the reference point).
 
 Convention: each curve is centred to be 0 at the action's observational median, with the
 other actions held at their observational medians (the default reference point). So
-``effect`` = Ê[Y | do(a_k = v, a_-k = med_-k)] − Ê[Y | do(a = med)], and the joint effect at
-the medians (column ``reference_effect``) plus the sum of the curves is the joint effect.
-For a block of several actions, each action's curve holds the block's other actions at their
-medians too.
+``effect_change`` = Ê[Y | do(a_k = level, a_-k = med_-k)] − Ê[Y | do(a = med)], and the joint
+effect at the medians (column ``reference_effect``) plus the sum of the curves is the joint
+effect. For a block of several actions, each action's curve holds the block's other actions
+at their medians too.
+
+An action without an experiment has no identified curve. The other curves are then mixed
+effects: that action is held *observed* at its reference level, not set by intervention.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from jointeffects.errors import DataError
+from jointeffects.errors import DataError, IdentificationWarning
 from jointeffects.estimate.uncertainty.fitted import bootstrap_uncertainty, sandwich_uncertainty
 from jointeffects.estimate.uncertainty.refits import fitted_on, regime_data
 from jointeffects.estimate.uncertainty.sandwich import structured_fit
@@ -35,7 +39,17 @@ from jointeffects.estimate.uncertainty.trust import (
     warn_untrusted,
 )
 
-COLUMNS = ("action", "value", "effect", "lower", "upper", "trusted", "note", "reference_effect")
+COLUMNS = (
+    "action",
+    "level",
+    "effect_change",
+    "lower",
+    "upper",
+    "trusted",
+    "note",
+    "reference_level",
+    "reference_effect",
+)
 
 
 def response_curves(
@@ -80,13 +94,17 @@ def response_curves(
 
     Returns
     -------
-    DataFrame with columns ``action``, ``value``, ``effect``, ``lower``, ``upper``,
-    ``trusted``, ``note`` and ``reference_effect`` (the estimated joint effect at the
-    reference point, the same on every row), one row per (action, grid value).
+    DataFrame
+        One row per (action, grid level): ``action``, ``level`` (the action's value),
+        ``effect_change`` (the change of the effect from the reference point), ``lower``,
+        ``upper``, ``trusted``, ``note``, ``reference_level`` (the action's value at the
+        reference point) and ``reference_effect`` (the estimated effect at the reference
+        point, the same on every row). An action without an experiment gets no rows, with
+        an :class:`~jointeffects.errors.IdentificationWarning`.
 
     Examples
     --------
-    >>> curves = est.response_curves(data)                      # doctest: +SKIP
+    >>> curves = response_curves(est, data)                     # doctest: +SKIP
     >>> plot_response_curves(curves, truth_scm=scm)             # doctest: +SKIP
     """
     data = None if datasets is None else regime_data(datasets, outcome)
@@ -108,8 +126,20 @@ def response_curves(
     if intervals == "sandwich" and data is not None:
         structured_fit(fitted, data)  # refuses other estimators
     actions = tuple(fitted.actions_)
+    covered = fitted._identified_actions()
+    intervened = None if covered == actions else covered
     values = _grid(grid, data, actions)
     ref = _reference(reference, data, actions)
+    left_out = [a for a in values if a not in covered]
+    if left_out:
+        warnings.warn(
+            f"no experiment intervenes on {left_out}: their curves are not identified and are "
+            f"left out; the curves of {list(covered)} hold them observed at their reference "
+            "levels (mixed effects)",
+            IdentificationWarning,
+            stacklevel=2,
+        )
+        values = {a: v for a, v in values.items() if a in covered}
     # Query matrix: the reference point first, then every action's grid with the others at ref.
     blocks = [ref[None, :]]
     labels: list[str] = []
@@ -119,7 +149,7 @@ def response_curves(
         blocks.append(Q)
         labels += [action] * len(points)
     Q = np.concatenate(blocks)
-    joint = fitted.predict(Q)
+    joint = fitted.predict(Q, intervened=intervened)
     misfit = ""
     if intervals is None or data is None:
         nan = np.full(len(Q) - 1, np.nan)
@@ -133,22 +163,25 @@ def response_curves(
         else:
             u = sandwich_uncertainty(fitted, data, misspecification)
             misfit = u.misfit
-        table = u.band(fitted, Q[1:], None, level, base=Q[0])
+        table = u.band(fitted, Q[1:], intervened, level, base=Q[0])
     notes = untrusted_notes(data, Q[1:], min_rows) if data is not None else np.full(len(Q) - 1, "")
     notes = add_note(notes, misfit)
     out = pd.DataFrame(
         {
             "action": labels,
-            "value": np.concatenate(list(values.values())),
-            "effect": table["estimate"].to_numpy(),
+            "level": np.concatenate(list(values.values())),
+            "effect_change": table["estimate"].to_numpy(),
             "lower": table["lower"].to_numpy(),
             "upper": table["upper"].to_numpy(),
             "trusted": notes == "",
             "note": notes,
+            "reference_level": ref[[actions.index(a) for a in labels]],
             "reference_effect": joint[0],
-        }
+        },
+        columns=list(COLUMNS),
     )
     out.attrs["reference"] = dict(zip(actions, ref.tolist(), strict=True))
+    out.attrs["intervened"] = covered
     warn_untrusted(out)
     return out
 
@@ -194,7 +227,8 @@ def true_curves(
     curves : DataFrame
         Output of :func:`response_curves`.
     reference : mapping, optional
-        The point the curves were centred at; default ``curves.attrs["reference"]``.
+        The point the curves were centred at; default ``curves.attrs["reference"]``, else
+        the table's ``reference_level`` column.
 
     Returns
     -------
@@ -202,11 +236,14 @@ def true_curves(
     """
     actions = tuple(scm.actions)
     reference = _stored_reference(curves, reference)
+    missing = [a for a in actions if a not in reference]
+    if missing:
+        raise DataError(f"the curves' reference point lacks {missing}: pass reference=")
     ref = np.array([float(reference[a]) for a in actions])
     Q = np.repeat(ref[None, :], len(curves), axis=0)
     for action in curves["action"].unique():
         mask = (curves["action"] == action).to_numpy()
-        Q[mask, actions.index(action)] = curves.loc[mask, "value"].to_numpy()
+        Q[mask, actions.index(action)] = curves.loc[mask, "level"].to_numpy()
     # Only a_k varies along a curve, so the difference is that of its block's E_C[f_B].
     return (scm.block_effects(Q) - scm.block_effects(ref[None, :])).sum(axis=1)
 
@@ -216,6 +253,8 @@ def _stored_reference(
 ) -> Mapping[str, float]:
     if reference is None:
         reference = curves.attrs.get("reference")
+    if reference is None and "reference_level" in curves:
+        reference = curves.groupby("action", sort=False)["reference_level"].first().to_dict()
     if reference is None:
         raise DataError("the curves carry no reference point: pass reference=")
     return reference

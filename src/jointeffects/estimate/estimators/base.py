@@ -246,6 +246,11 @@ class RegimeEstimator(BaseEstimator):
         per-regime regressions ("" if their tests did not reject)."""
         return regression_misfit
 
+    def _identified_actions(self) -> tuple[str, ...]:
+        """The actions whose intervention the fit identifies (all, unless some action has
+        no experiment)."""
+        return tuple(self.actions_)
+
     def _fit_summary(self) -> tuple[dict[Regime, str], list[str]]:
         """For a fit summary: a detail per regime (its learner), and lines on the model."""
         return {}, []

@@ -80,6 +80,10 @@ class JointEffectEstimator(RegimeEstimator):
             effect += self.models_[block].predict(X) - base
         return effect
 
+    def _identified_actions(self) -> tuple[str, ...]:
+        covered = {a for block in self.blocks_ for a in block}
+        return tuple(a for a in self.actions_ if a in covered)
+
     def _fit_summary(self) -> tuple[dict[Regime, str], list[str]]:
         details = {
             regime: f"degree {m.degree}, alpha {m.alpha_:.0e}, CV R² {m.cv_scores_.max():.3f}"

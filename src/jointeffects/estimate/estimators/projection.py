@@ -84,6 +84,9 @@ class AdditiveProjection(RegimeEstimator):
         """An unfitted copy of the wrapped estimator (its default too)."""
         return JointEffectEstimator() if self.estimator is None else clone(self.estimator)
 
+    def _identified_actions(self) -> tuple[str, ...]:
+        return self.estimator_._identified_actions()
+
     def _regressions(self) -> dict[Any, Any]:
         return self.estimator_._regressions()
 

@@ -218,6 +218,10 @@ class StructuredEstimator(RegimeEstimator):
             return None
         return self._refit_with(data, degrees=(self.degree_,), alphas=(float(smaller[-1]),))
 
+    def _identified_actions(self) -> tuple[str, ...]:
+        covered = {a for block in self.blocks_ for a in block}
+        return tuple(a for a in self.actions_ if a in covered)
+
     def _fit_summary(self) -> tuple[dict[Regime, str], list[str]]:
         ancestors = ", ".join(f"{a}←{list(v)}" for a, v in self.ancestors_.items() if v)
         return {}, [
