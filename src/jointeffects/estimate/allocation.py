@@ -24,7 +24,7 @@ stays at the analytic ratio unless a split beats it by more than one paired stan
 
 **The structure-aware estimator, analytically** (``how="sandwich"``): its variance at an
 allocation (n_r) is the sandwich A⁻¹ M A⁻¹ with A = Σ_r n_r G_r and M = Σ_r n_r H_r, from
-per-row moments of a pilot fit (``intervals.regime_moments``); no refits. It ignores
+per-row moments of a pilot fit (``uncertainty.sandwich.regime_moments``); no refits. It ignores
 structure learning, the degree choice and the bias, and so pushes the observational share
 towards zero; prefer the analytic rule.
 """
