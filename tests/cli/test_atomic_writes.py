@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import refused, run, snapshot
 
+from conftest import refused, run, snapshot
 from jointeffects import fileio
 from jointeffects.errors import OutputError
 

@@ -10,8 +10,8 @@ import time
 
 import numpy as np
 import pytest
-from conftest import refused
 
+from conftest import refused
 from jointeffects.estimate.modelfile.format import _checksum
 
 

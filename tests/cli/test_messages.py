@@ -8,8 +8,8 @@ import json
 import sqlite3
 
 import pytest
-from conftest import refused, table
 
+from conftest import refused, table
 from jointeffects.experiments.runner import plan
 from jointeffects.experiments.store import ResultsStore
 

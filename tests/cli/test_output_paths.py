@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import data_args, refused, run
 
+from conftest import data_args, refused, run
 from jointeffects.experiments.runner import plan
 from jointeffects.experiments.store import ResultsStore
 from jointeffects.experiments.tasks import METRICS

@@ -8,8 +8,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from conftest import refused, run
 
+from conftest import refused, run
 from jointeffects import _LAZY
 from jointeffects.cli.main import COMMANDS
 from jointeffects.estimate.estimators.registry import REGISTRY

@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import data_args, refused
 
+from conftest import data_args, refused
 from jointeffects.cli import sizes
 
 
