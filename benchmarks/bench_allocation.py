@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from stamp import write_result
 
 from jointeffects.estimate import JointEffectEstimator, allocation
 from jointeffects.estimate.allocation import recommend_allocation, split
@@ -174,11 +175,13 @@ def main() -> None:
         f"N_tot=(K+1)·{args.per_regime}"
     )
     reference = None if args.reference is None else pd.read_csv(args.reference)
-    verdicts = []
+    verdicts, cells = [], []
     for (K, name), part in table.groupby(["K", "method"]):
         verdicts.append(verdict(K, name, part, keep, reference))
+        means = part[[*GRID, "advised"]].mean()
+        cells.append({"K": K, "method": name, **{str(k): v for k, v in means.items()}})
         print(f"\nK={K} {name}:")
-        print(part[[*GRID, "advised"]].mean().round(4).to_frame("rel. error").T.to_string())
+        print(means.round(4).to_frame("rel. error").T.to_string())
     verdicts = pd.DataFrame(verdicts)
     print("\nVerdict:")
     print(verdicts.round(4).to_string(index=False))
@@ -186,6 +189,16 @@ def main() -> None:
     # rank among the grid points, as a share of the grid, averaged over the cells above.
     share = verdicts["grid points better"].mean() / len(GRID)
     print(f"\nGrid points better than the advice, mean over cells: {share:.1%} of the grid")
+    path = write_result(
+        "allocation",
+        {
+            "settings": vars(args),
+            "grid": list(GRID),
+            "mean_rel_error": cells,
+            "verdicts": verdicts.to_dict(orient="records"),
+        },
+    )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

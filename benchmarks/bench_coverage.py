@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from stamp import write_result
 
 from jointeffects.errors import IntervalWarning
 from jointeffects.estimate import (
@@ -72,6 +73,7 @@ from jointeffects.estimate.uncertainty.intervals import bootstrap_intervals, san
 from jointeffects.estimate.uncertainty.refits import refit, regime_data
 from jointeffects.simulate import sample_linear_scm, sample_polynomial_scm
 from jointeffects.simulate.comparison import sample_gaussian_additive_scm, sample_interaction_scm
+from jointeffects.simulate.noise import FAMILIES
 
 COMPARISON = {"additive": sample_gaussian_additive_scm, "interaction": sample_interaction_scm}
 OTHERS = {
@@ -90,7 +92,9 @@ def run_one(args: argparse.Namespace, family: str, n: int, seed: int, s: int) ->
         scm = draw(args.K, rng, n_calibration=20_000)
     else:
         draw = sample_linear_scm if args.linear else sample_polynomial_scm
-        scm = draw(args.K, rng, families=(family,), n_calibration=20_000)
+        # "paper": the paper's mix of noise families; otherwise one family for every variable
+        families = FAMILIES if family == "paper" else (family,)
+        scm = draw(args.K, rng, families=families, n_calibration=20_000)
     data = {r: scm.sample(n, intervened=r, rng=rng) for r in [(), *((a,) for a in scm.actions)]}
     queries = scm.sample(args.queries, intervened=scm.actions, rng=rng)[list(scm.actions)]
     truth = scm.joint_effect(queries)
@@ -229,7 +233,13 @@ def main() -> None:
     parser.add_argument("--scms", type=int, default=10)
     parser.add_argument("--K", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 2000, 10_000, 100_000])
-    parser.add_argument("--families", nargs="+", default=["gaussian", "uniform", "logistic"])
+    parser.add_argument(
+        "--families",
+        nargs="+",
+        default=["paper"],
+        help="noise families, one cell each: 'paper' (the paper's mix) or one of "
+        f"{', '.join(FAMILIES)} for every variable",
+    )
     parser.add_argument("--linear", action="store_true", help="linear SCMs instead")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--level", type=float, default=0.9)
@@ -276,6 +286,11 @@ def main() -> None:
         choices=sorted(COMPARISON),
         help="SCMs of the prior method's own Gaussian families instead (simulate.comparison)",
     )
+    parser.add_argument(
+        "--result",
+        help="name suffix of the result file (benchmarks/results/coverage-NAME.json); "
+        "default coverage.json",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore", IntervalWarning)
     rows = []
@@ -304,6 +319,16 @@ def main() -> None:
         f"K={args.K}, {args.queries} queries per SCM, n_boot={args.n_boot}"
     )
     print(summary.round(3).to_string())
+    path = write_result(
+        "coverage" if args.result is None else f"coverage-{args.result}",
+        {
+            "settings": vars(args),
+            "target": target,
+            "kind": kind,
+            "summary": summary.reset_index().to_dict(orient="records"),
+        },
+    )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

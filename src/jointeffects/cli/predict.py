@@ -32,7 +32,10 @@ def _level(value: float | None) -> float | None:
 @click.command()
 @model_option
 @file_option(
-    "--at", help_text="Query table (CSV or Parquet) with exactly the action columns.", required=True
+    "--at",
+    help_text="Query table (CSV or Parquet) with a column per action; other columns are "
+    "ignored, with a note.",
+    required=True,
 )
 @click.option(
     "--intervened",

@@ -1,0 +1,250 @@
+"""Write the validation pages of the documentation from the benchmark result files.
+
+    python docs/validation_pages.py
+
+``docs/conf.py`` calls :func:`write_all` before every build, so the pages always show what
+the files in ``benchmarks/results/`` hold: each page quotes the command, commit and date the
+file was stamped with. The pages are generated (``docs/validation/*.md`` is not committed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from jointeffects.fileio import write_text
+
+DOCS = Path(__file__).resolve().parent
+RESULTS = DOCS.parent / "benchmarks" / "results"
+PAGES = DOCS / "validation"
+
+
+def stamp_line(stamp: dict[str, str]) -> str:
+    """One sentence saying how, where and when a result file was measured."""
+    return (
+        f"Measured by `{stamp['command']}` at commit `{stamp['commit'][:10]}` on "
+        f"{stamp['date'][:10]} ({stamp['machine']})."
+    )
+
+
+def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A markdown table; floats are shown with three significant decimals."""
+
+    def cell(value: Any) -> str:
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, float):
+            return "" if math.isnan(value) else f"{value:.3g}"
+        return str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def load(name: str) -> dict[str, Any]:
+    """A result file; a missing one is an error, so the docs never show a stale page."""
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing: run the benchmark that writes it (see docs/validation_pages.py)"
+        )
+    return json.loads(path.read_text())
+
+
+def coverage_page() -> str:
+    parts = [
+        "# Coverage of the intervals",
+        "",
+        "Share of joint-effect queries whose nominal 90 % interval holds the exact effect, "
+        "for SCMs of the paper's family (`cover`), the same over the queries the `trusted` "
+        "flag keeps (`cover_trusted`; `trusted` is their share), and the median width in "
+        "units of the true effect's sd. Coverage clumps by SCM (one fit per SCM), so cells "
+        "of few SCMs are noisy. Written by `benchmarks/bench_coverage.py`.",
+    ]
+    for path in sorted(RESULTS.glob("coverage*.json")):
+        result = json.loads(path.read_text())
+        settings = result["settings"]
+        rows = [
+            [
+                r["estimator"],
+                r["family"],
+                r["n"],
+                r["scms"],
+                r["cover"],
+                r["cover_trusted"],
+                r["trusted"],
+                r["width"],
+                r["seconds"],
+            ]
+            for r in result["summary"]
+        ]
+        parts += [
+            "",
+            f"## {result['target'].capitalize()}, {result['kind']} SCMs, K = {settings['K']}",
+            "",
+            stamp_line(result["stamp"])
+            + f" {settings['queries']} queries per SCM, level {settings['level']}, "
+            f"{settings['n_boot']} bootstrap replicates.",
+            "",
+            markdown_table(
+                [
+                    "method",
+                    "noise",
+                    "rows per regime",
+                    "SCMs",
+                    "cover",
+                    "cover_trusted",
+                    "trusted",
+                    "width",
+                    "seconds",
+                ],
+                rows,
+            ),
+        ]
+    if len(parts) == 1:
+        load("coverage")  # raises: no coverage file at all
+    return "\n".join(parts) + "\n"
+
+
+def allocation_page() -> str:
+    result = load("allocation")
+    settings, grid = result["settings"], result["grid"]
+    means = [
+        [c["K"], c["method"], *(c[str(g)] for g in grid), c["advised"]]
+        for c in result["mean_rel_error"]
+    ]
+    verdicts = [
+        [
+            v["K"],
+            v["method"],
+            v["advised ratio"],
+            v["best grid ratio"],
+            v["err / best err"],
+            v["within best 20%"],
+            v["gap / paired SE"],
+        ]
+        for v in result["verdicts"]
+    ]
+    return "\n".join(
+        [
+            "# Allocation advice",
+            "",
+            "How good is the split of a row budget that `recommend_allocation` advises? For "
+            f"{settings['scms']} SCMs of the paper's family and a budget of (K + 1)·"
+            f"{settings['per_regime']} rows, each estimator is fitted at every ratio "
+            "N_sint / N_obs of the paper's Figure 2(b) grid and at the advised split. The "
+            "advice passes if its mean relative error is within the best 20 % of the grid. "
+            "Written by `benchmarks/bench_allocation.py`.",
+            "",
+            stamp_line(result["stamp"]),
+            "",
+            "## Mean relative error by N_sint / N_obs",
+            "",
+            markdown_table(["K", "method", *(str(g) for g in grid), "advised"], means),
+            "",
+            "## Verdict",
+            "",
+            "`gap / paired SE` is the advice's error minus the best grid point's, in units of "
+            "its paired standard error over SCMs; the error curve is flat near its minimum, "
+            "so |gap| < 2 is within noise.",
+            "",
+            markdown_table(
+                [
+                    "K",
+                    "method",
+                    "advised ratio",
+                    "best grid ratio",
+                    "error ÷ best",
+                    "within best 20 %",
+                    "gap / paired SE",
+                ],
+                verdicts,
+            ),
+            "",
+        ]
+    )
+
+
+def speed_page() -> str:
+    result = load("interval_speed")
+    settings = result["settings"]
+    rows = [
+        [
+            r["rows_per_regime"],
+            r["fit_s"],
+            r["sandwich_conditional_s"],
+            r["sandwich_default_s"],
+            r["refit_s"],
+            r["bootstrap_s"],
+            r["bootstrap_over_sandwich"],
+        ]
+        for r in result["rows"]
+    ]
+    return "\n".join(
+        [
+            "# Speed of the intervals",
+            "",
+            "Seconds for the structure-aware estimator's intervals on one SCM of the paper's "
+            f"family with K = {settings['K']}, measured side by side in one run: the fit, the "
+            "model-conditional sandwich, the default sandwich (with its bias partners and "
+            f"specification test), one bootstrap refit and the projected {settings['n_boot']} "
+            "refits of a bootstrap. Written by `benchmarks/bench_interval_speed.py`.",
+            "",
+            stamp_line(result["stamp"]),
+            "",
+            markdown_table(
+                [
+                    "rows per regime",
+                    "fit",
+                    "sandwich (conditional)",
+                    "sandwich (default)",
+                    "one refit",
+                    f"{settings['n_boot']} refits",
+                    "bootstrap ÷ sandwich",
+                ],
+                rows,
+            ),
+            "",
+        ]
+    )
+
+
+INDEX = """# Validation
+
+Each page is generated from a result file that a benchmark script wrote under
+`benchmarks/results/`, stamped with the command, commit and date of the run. Re-run the
+script to update the page. The reproduction of the paper's figures is on its own page:
+{doc}`../reproduction`.
+
+```{toctree}
+:maxdepth: 1
+
+coverage
+allocation
+speed
+```
+"""
+
+PAGES_BY_NAME: dict[str, Callable[[], str]] = {
+    "coverage": coverage_page,
+    "allocation": allocation_page,
+    "speed": speed_page,
+}
+
+
+def write_all() -> None:
+    """Write ``docs/validation/index.md`` and one page per result file."""
+    PAGES.mkdir(exist_ok=True)
+    pages = {"index": INDEX, **{name: make() for name, make in PAGES_BY_NAME.items()}}
+    for name, text in pages.items():
+        target = PAGES / f"{name}.md"
+        if not target.exists() or target.read_text() != text:
+            write_text(text, target)
+
+
+if __name__ == "__main__":
+    write_all()
