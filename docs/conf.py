@@ -34,7 +34,6 @@ extensions = [
     "numpydoc",
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "sphinx_gallery.gen_gallery",
 ]
@@ -60,41 +59,9 @@ autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
-numpydoc_xref_param_type = True
-numpydoc_xref_ignore = {
-    "optional",
-    "default",
-    "of",
-    "or",
-    "shape",
-    "n_queries",
-    "n_rows",
-    "n_actions",
-    "K",
-    "n",
-    "array-like",
-    "callable",
-    "mapping",
-    "sequence",
-    "iterable",
-    "str",
-    "int",
-    "float",
-    "bool",
-    "None",
-    "dict",
-    "list",
-    "tuple",
-}
-numpydoc_xref_aliases = {
-    "DataFrame": "pandas.DataFrame",
-    "Series": "pandas.Series",
-    "Generator": "numpy.random.Generator",
-    "ndarray": "numpy.ndarray",
-    "Path": "pathlib.Path",
-}
+# Plain parameter types: cross-references would need intersphinx, and the build is offline.
+numpydoc_xref_param_type = False
 
-intersphinx_mapping = {}  # no network at build time: links stay local
 
 sphinx_gallery_conf = {
     "examples_dirs": "examples",
@@ -109,4 +76,3 @@ sphinx_gallery_conf = {
 html_theme = "furo"
 html_title = f"jointeffects {version}"
 html_static_path: list[str] = []
-suppress_warnings = ["myst.header"]

@@ -73,11 +73,16 @@ def run_block(result: dict) -> str:
     )
 
 
-def main() -> None:
+def build() -> str:
+    """The page's text from the template and the recorded runs."""
     text = TEXT.read_text().replace("{{ agreement }}", agreement())
     for path in sorted((RESULTS / "reproduction").glob("*.json")):
         text = text.replace(f"{{{{ {path.stem} }}}}", run_block(json.loads(path.read_text())))
-    write_text(text, DOCS / "reproduction.md")
+    return text
+
+
+def main() -> None:
+    write_text(build(), DOCS / "reproduction.md")
 
 
 if __name__ == "__main__":

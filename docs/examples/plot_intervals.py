@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from jointeffects import (
-    IntervalWarning,
+    JointEffectsWarning,
     StructuredEstimator,
     bootstrap_intervals,
     sample_polynomial_scm,
@@ -27,15 +27,15 @@ data = {r: scm.sample(2_000, intervened=r, rng=rng) for r in [(), *((a,) for a i
 queries = scm.sample(200, intervened=scm.actions, rng=rng)[list(scm.actions)]
 truth = scm.joint_effect(queries)
 
-est = StructuredEstimator(random_state=0).fit(data, outcome="Y")
 with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always", IntervalWarning)
+    warnings.simplefilter("always", JointEffectsWarning)
+    est = StructuredEstimator(random_state=0).fit(data, outcome="Y")
     tables = {
         "sandwich": sandwich_intervals(est, data, queries),
         "bootstrap": bootstrap_intervals(est, data, queries, n_boot=30, random_state=0),
     }
 for message in caught:
-    print("warning:", message.message)
+    print(f"{message.category.__name__}: {message.message}")
 
 # %%
 # Coverage and width

@@ -23,7 +23,7 @@ class JointEffectEstimator(RegimeEstimator):
     """One learner per regime, combined into joint and mixed interventional effects.
 
     With m_obs fitted on observational data and m_B on the experiment do(A_B) of each
-    block B of a partition of the actions (single actions in the paper's main case),
+    block B of a partition of the actions (single actions in the paper's main case)::
 
         E[Y | do(a)] = Σ_B m_B(a) − (|blocks| − 1)·m_obs(a)                 (Thm. 1, Cor. 1)
         E[Y | do(a_int), a_obs] = m_obs(a) + Σ_{B ⊆ int} (m_B(a) − m_obs(a))  (Prop. 1)

@@ -65,7 +65,7 @@ class PolynomialRidgeCV(RegressorMixin, BaseEstimator):
         Coefficients of the raw monomials (``powers_`` order, that of ``PolynomialFeatures``
         without the bias column); ``intercept_ + monomials(x) @ coef_`` is the prediction.
     intercept_ : float
-    powers_ : ndarray of int of shape (n_monomials, n_features_in_)
+    powers_ : ndarray of int of shape (n_monomials, ``n_features_in_``)
         Exponents of each monomial.
     cv_scores_ : ndarray of shape (n_alphas,)
         Mean held-out R² of each alpha.
@@ -260,7 +260,7 @@ class PolynomialRidgeCV(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_queries, n_features_in_)
+        X : array-like or DataFrame of shape (n_queries, ``n_features_in_``)
 
         Returns
         -------
