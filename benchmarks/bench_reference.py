@@ -30,7 +30,7 @@ from jointeffects.simulate import load_scm
 REF = Path(__file__).resolve().parents[2] / "shared" / "ref"
 #: Our method key → the reference file's column.
 COLUMNS = {
-    "ours": "rmse_method",
+    "paper": "rmse_method",
     "topline": "rmse_jint",
     "pooled": "rmse_pool",
     "observational": "rmse_obs",
