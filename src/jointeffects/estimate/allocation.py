@@ -104,7 +104,8 @@ def recommend_allocation(
     """Split ``budget`` rows into observational rows and K equal experiments.
 
     Use it to plan how many observational and how many rows per experiment to collect for a
-    fixed total; with a pilot sample of every regime the advice adapts to the data.
+    fixed total; with a pilot sample of every regime the advice adapts to the data. Read more
+    in the :doc:`user guide </guide/design>`.
 
     Parameters
     ----------

@@ -68,6 +68,8 @@ def response_curves(
 ) -> pd.DataFrame:
     """Response curves φ_k(a_k) of a fitted estimator, centred at the observational medians.
 
+    Read more in the :doc:`user guide </guide/uncertainty>`.
+
     Parameters
     ----------
     estimator : RegimeEstimator

@@ -22,6 +22,9 @@ from jointeffects.jsonfield import Field
 class JointEffectEstimator(RegimeEstimator):
     """One learner per regime, combined into joint and mixed interventional effects.
 
+    The paper's estimator, for any scikit-learn learner and for data that must be streamed.
+    Read more in the :doc:`user guide </guide/estimators>`.
+
     With m_obs fitted on observational data and m_B on the experiment do(A_B) of each
     block B of a partition of the actions (single actions in the paper's main case)::
 

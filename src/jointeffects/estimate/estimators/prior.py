@@ -50,6 +50,9 @@ from jointeffects.estimate.regimes import Regime, RegimeData, as_regime_data
 class GaussianNoiseJointEstimator(RegimeEstimator):
     """Joint and mixed effects under additive Gaussian noise (Saengkyongam & Silva, 2020).
 
+    Use it when the outcome has interactions between actions but the noise is close to
+    Gaussian and the DAG is known. Read more in the :doc:`user guide </guide/estimators>`.
+
     See the module docstring for the model, the likelihood and how it is maximised.
 
     Assumptions, next to ours. *This method*: additive **Gaussian** noise on every action and

@@ -26,6 +26,9 @@ from jointeffects.estimate.regimes import Regime, RegimeData
 class AdditiveProjection(RegimeEstimator):
     """Wraps an estimator and projects its joint effect onto additive functions.
 
+    Use it to make a non-additive estimate additive. Read more in the
+    :doc:`user guide </guide/estimators>`.
+
     Parameters
     ----------
     estimator : RegimeEstimator, optional

@@ -47,15 +47,17 @@ _STATE_KEYS = ("blocks", "units", "ancestors", "identified", "design_degree", "x
 class StructuredEstimator(RegimeEstimator):
     """Joint and mixed effects from a regime-gated additive model fitted on pooled rows.
 
+    The recommended estimator for additive problems. Read more in the
+    :doc:`user guide </guide/estimators>`.
+
     Parameters
     ----------
     degrees : sequence of int, default=(1, 2, 3)
         Candidate polynomial degrees of φ_u and ψ_u; chosen by cross-validation.
     alphas : sequence of float, default=logspace(-14, 0, 15)
         Candidate ridge penalties *per row*: the penalty on the standardised coefficients is
-        ``alpha · n_train``, so the grid keeps its meaning at every sample size. The gated
-        design is nearly collinear, so even tiny penalties per row bite on large regimes;
-        the grid reaches 10^-14 so that CV can drop the penalty.
+        ``alpha · n_train``, so the grid keeps its meaning at every sample size; it reaches
+        10^-14 so that CV can drop the penalty.
     cv : int, default=3
         Folds for choosing degree and alpha (rows assigned at random within each regime).
     dag : mapping, optional

@@ -47,6 +47,8 @@ def bootstrap_intervals(
 ) -> pd.DataFrame:
     """Bootstrap intervals for E[Y | do(a_int), a_obs] at query points.
 
+    Read more in the :doc:`user guide </guide/uncertainty>`.
+
     Resamples rows with replacement within each regime, refits a clone of ``estimator`` on
     each resample and reads pointwise intervals off the replicates. Works for any estimator;
     for a :class:`StructuredEstimator`, :func:`sandwich_intervals` is the fast alternative.
@@ -111,6 +113,8 @@ def sandwich_intervals(
     spec_level: float = SPEC_LEVEL,
 ) -> pd.DataFrame:
     """Sandwich intervals for a ``StructuredEstimator``, widened for and flagged on misfit.
+
+    Read more in the :doc:`user guide </guide/uncertainty>`.
 
     The estimator is a ridge regression on a fixed design w(x, regime): with A = Σ_i w_i w_iᵀ
     + Λ and the per-regime centred score covariance M, Var(θ̂) ≈ A⁻¹ M A⁻¹ · n/(n − p),
