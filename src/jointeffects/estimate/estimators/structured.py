@@ -35,13 +35,18 @@ from jointeffects.estimate.estimators.blocks import (
 )
 from jointeffects.estimate.estimators.state import lists, read_regime, read_regimes
 from jointeffects.estimate.learners.basis import GatedDesign
+from jointeffects.estimate.learners.gram_ridge import ridge, select
 from jointeffects.estimate.learners.state import MAX_DEGREE, MAX_MONOMIALS, floats
 from jointeffects.estimate.regimes import Regime, RegimeData, row_chunks
 from jointeffects.jsonfield import Field
 
-#: Keys of the fitted model in a model file.
+#: Keys of the fitted model in a model file (files before format 7 lack "psi_degree").
 _STATE_KEYS = ("blocks", "units", "ancestors", "identified", "design_degree", "x_mean",
-               "x_scale", "degree", "alpha", "coef", "intercept")  # fmt: skip
+               "x_scale", "degree", "alpha", "coef", "intercept", "psi_degree")  # fmt: skip
+_PARAM_KEYS = ("degrees", "alphas", "cv", "level", "random_state", "psi_degrees")
+
+#: Largest design (columns) the ψ degree candidates may make; higher candidates are dropped.
+MAX_COLUMNS = 1500
 
 
 class StructuredEstimator(RegimeEstimator):
@@ -53,7 +58,11 @@ class StructuredEstimator(RegimeEstimator):
     Parameters
     ----------
     degrees : sequence of int, default=(1, 2, 3)
-        Candidate polynomial degrees of φ_u and ψ_u; chosen by cross-validation.
+        Candidate polynomial degrees of the response curves φ_u; chosen by cross-validation.
+    psi_degrees : sequence of int or None, default=(1, 2, 3, 4, 5)
+        Candidate degrees of the observational terms ψ_u, chosen by cross-validation jointly
+        with the degree of φ_u; candidates whose design would exceed ``MAX_COLUMNS``
+        columns are dropped. None gives ψ_u the degree of φ_u.
     alphas : sequence of float, default=logspace(-14, 0, 15)
         Candidate ridge penalties *per row*: the penalty on the standardised coefficients is
         ``alpha · n_train``, so the grid keeps its meaning at every sample size; it reaches
@@ -79,9 +88,9 @@ class StructuredEstimator(RegimeEstimator):
     structure_tests_ : DataFrame or None
         The two-sample tests behind learned ancestors (None when ``dag`` or ``ancestors``
         was given).
-    degree_, alpha_ : chosen hyper-parameters.
+    degree_, psi_degree_, alpha_ : chosen hyper-parameters.
     cv_mse_ : DataFrame
-        Cross-validated mean squared error per (degree, alpha).
+        Cross-validated mean squared error per (degree, psi_degree, alpha).
     """
 
     _sandwich = True
@@ -97,8 +106,10 @@ class StructuredEstimator(RegimeEstimator):
         level: float = 0.05,
         random_state: int | None = None,
         ancestors: Mapping[str, Any] | None = None,
+        psi_degrees: Sequence[int] | None = (1, 2, 3, 4, 5),
     ) -> None:
         self.degrees = degrees
+        self.psi_degrees = psi_degrees
         self.alphas = alphas
         self.cv = cv
         self.dag = dag
@@ -131,11 +142,9 @@ class StructuredEstimator(RegimeEstimator):
                 data, self.blocks_, level=self.level
             )
         identified = tuple(unit in self.blocks_ for unit in self.units_)
-        degrees = sorted({int(d) for d in self.degrees})
-        if not degrees or degrees[0] < 1:
-            raise DataError(f"degrees must be positive integers, got {list(self.degrees)}")
+        pairs = self._degree_pairs(data.actions, identified)
         self.design_ = gated_design(
-            data.actions, self.units_, self.ancestors_, identified, degrees[-1]
+            data.actions, self.units_, self.ancestors_, identified, max(max(p) for p in pairs)
         )
         # Polynomials of standardised actions: same span, better conditioned Gram matrices.
         X_obs = data.regimes[()][0]
@@ -143,10 +152,34 @@ class StructuredEstimator(RegimeEstimator):
         self.x_scale_[self.x_scale_ == 0] = 1.0
         stats = self._fold_statistics(data)
         alphas = np.logspace(-14, 0, 15) if self.alphas is None else np.asarray(self.alphas)
-        self.cv_mse_, self.degree_, self.alpha_ = _select(stats, self.design_, degrees, alphas)
-        total = stats.sum(axis=0)
-        keep = self.design_.degrees <= self.degree_
-        self.coef_, self.intercept_ = _ridge(total, keep, self.alpha_)
+        self.cv_mse_, self.degree_, self.psi_degree_, self.alpha_ = select(
+            stats, self.design_, pairs, alphas
+        )
+        self.coef_, self.intercept_ = ridge(stats.sum(axis=0), self._keep(), self.alpha_)
+
+    def _degree_pairs(
+        self, actions: tuple[str, ...], identified: tuple[bool, ...]
+    ) -> list[tuple[int, int]]:
+        """Candidate (φ degree, ψ degree) pairs, ψ candidates capped by the design's size."""
+        degrees = sorted({int(d) for d in self.degrees})
+        psi = degrees if self.psi_degrees is None else sorted({int(d) for d in self.psi_degrees})
+        if not degrees or degrees[0] < 1 or psi[0] < 1:
+            raise DataError(
+                f"degrees and psi_degrees must be positive integers, got {list(self.degrees)} "
+                f"and {self.psi_degrees}"
+            )
+        while len(psi) > 1 and max(psi[-1], degrees[-1]) > degrees[-1]:
+            size = gated_design(actions, self.units_, self.ancestors_, identified, psi[-1])
+            if size.n_columns <= MAX_COLUMNS:
+                break
+            psi.pop()
+        if self.psi_degrees is None:
+            return [(d, d) for d in degrees]
+        return [(d, e) for d in degrees for e in psi]
+
+    def _keep(self) -> np.ndarray:
+        """The design's columns of the chosen degrees."""
+        return self.design_.keep(self.degree_, self.psi_degree_)
 
     def _indicators(self, regime: Regime, n: int) -> np.ndarray:
         R = np.zeros((n, len(self.units_)))
@@ -182,8 +215,7 @@ class StructuredEstimator(RegimeEstimator):
 
     def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:
         blocks_for_query(self.blocks_, regime)  # refuses unidentified queries
-        keep = self.design_.degrees <= self.degree_
-        return self._expand(X, regime)[:, keep] @ self.coef_ + self.intercept_
+        return self._expand(X, regime)[:, self._keep()] @ self.coef_ + self.intercept_
 
     # -- what intervals and model files need ----------------------------------------------
 
@@ -198,8 +230,7 @@ class StructuredEstimator(RegimeEstimator):
         """Rows [1, w(x)] of the model at X: prediction = rows @ [intercept, coef]."""
         regime = self._intervened_regime(intervened)
         self.predict(X[:1], intervened=intervened)  # refuses unidentified queries
-        keep = self.design_.degrees <= self.degree_
-        return np.column_stack([np.ones(len(X)), self._expand(X, regime)[:, keep]])
+        return np.column_stack([np.ones(len(X)), self._expand(X, regime)[:, self._keep()]])
 
     def _refit_with(self, data: RegimeData, **params: Any) -> StructuredEstimator:
         """This model refitted on ``data`` with ``params`` changed, on the ancestor sets it
@@ -208,8 +239,14 @@ class StructuredEstimator(RegimeEstimator):
         return clone(partner).fit(data)
 
     def _richer_fit(self, data: RegimeData) -> StructuredEstimator:
-        """The sandwich's degree partner: this fit with its degree raised by one."""
-        return self._refit_with(data, degrees=(self.degree_ + 1,))
+        """The sandwich's degree partner: this fit with its degrees raised by one."""
+        return self._refit_with(
+            data, degrees=(self.degree_ + 1,), psi_degrees=self._psi_candidate(1)
+        )
+
+    def _psi_candidate(self, step: int) -> tuple[int, ...] | None:
+        """The chosen ψ degree plus ``step`` as the only candidate (None when tied to φ)."""
+        return None if self.psi_degrees is None else (self.psi_degree_ + step,)
 
     def _lighter_fit(self, data: RegimeData) -> StructuredEstimator | None:
         """This fit at its chosen degree with the next smaller penalty of its CV grid (None at
@@ -218,7 +255,12 @@ class StructuredEstimator(RegimeEstimator):
         smaller = grid[grid < self.alpha_ * (1 - 1e-9)]
         if not len(smaller):
             return None
-        return self._refit_with(data, degrees=(self.degree_,), alphas=(float(smaller[-1]),))
+        return self._refit_with(
+            data,
+            degrees=(self.degree_,),
+            psi_degrees=self._psi_candidate(0),
+            alphas=(float(smaller[-1]),),
+        )
 
     def _identified_actions(self) -> tuple[str, ...]:
         covered = {a for block in self.blocks_ for a in block}
@@ -227,7 +269,8 @@ class StructuredEstimator(RegimeEstimator):
     def _fit_summary(self) -> tuple[dict[Regime, str], list[str]]:
         ancestors = ", ".join(f"{a}←{list(v)}" for a, v in self.ancestors_.items() if v)
         return {}, [
-            f"chosen degree {self.degree_}, alpha {self.alpha_:.0e} per row; ancestors {ancestors}"
+            f"chosen degree {self.degree_} (ψ {self.psi_degree_}), alpha {self.alpha_:.0e} per "
+            f"row; ancestors {ancestors}"
         ]
 
     def _model_state(self) -> dict[str, Any]:
@@ -238,6 +281,9 @@ class StructuredEstimator(RegimeEstimator):
                 "cv": int(self.cv),
                 "level": float(self.level),
                 "random_state": self.random_state,
+                "psi_degrees": None
+                if self.psi_degrees is None
+                else [int(d) for d in self.psi_degrees],
             },
             "structured": {
                 "blocks": lists(self.blocks_),
@@ -251,13 +297,16 @@ class StructuredEstimator(RegimeEstimator):
                 "alpha": float(self.alpha_),
                 "coef": floats(self.coef_),
                 "intercept": float(self.intercept_),
+                "psi_degree": int(self.psi_degree_),
             },
         }
 
     @classmethod
     def _from_model_state(cls, f: Field, actions: list[str]) -> StructuredEstimator:
-        p = f["params"].obj(("degrees", "alphas", "cv", "level", "random_state"))
+        p = f["params"]
+        p.obj(_PARAM_KEYS if "psi_degrees" in p.value else _PARAM_KEYS[:-1])
         alphas = p["alphas"]
+        psi = p["psi_degrees"].value if "psi_degrees" in p.value else None
         est = cls(
             degrees=tuple(d.integer(1, MAX_DEGREE) for d in p["degrees"].items()),
             alphas=None
@@ -266,8 +315,12 @@ class StructuredEstimator(RegimeEstimator):
             cv=p["cv"].integer(2),
             level=p["level"].number(),
             random_state=p["random_state"].optional_int(),
+            psi_degrees=None
+            if psi is None
+            else tuple(d.integer(1, MAX_DEGREE) for d in p["psi_degrees"].items()),
         )
-        s = f["structured"].obj(_STATE_KEYS)
+        s = f["structured"]
+        s.obj(_STATE_KEYS if "psi_degree" in s.value else _STATE_KEYS[:-1])
         K = len(actions)
         est.blocks_ = read_regimes(s["blocks"], actions)
         est.units_ = read_regimes(s["units"], actions)
@@ -286,8 +339,10 @@ class StructuredEstimator(RegimeEstimator):
             )
         est.design_ = gated_design(actions, est.units_, est.ancestors_, identified, design_degree)
         est.degree_ = s["degree"].integer(1, design_degree)
-        keep = int(np.sum(est.design_.degrees <= est.degree_))
-        est.coef_ = s["coef"].array((keep,))
+        est.psi_degree_ = (
+            s["psi_degree"].integer(1, design_degree) if "psi_degree" in s.value else est.degree_
+        )
+        est.coef_ = s["coef"].array((int(np.sum(est._keep())),))
         est.intercept_ = s["intercept"].number()
         est.alpha_ = s["alpha"].number(positive=True)
         est.x_mean_ = s["x_mean"].array((K,))
@@ -316,64 +371,3 @@ def gated_design(
         for u, unit in enumerate(units)
     )
     return GatedDesign(columns, outside, tuple(identified), degree)
-
-
-def _moments(
-    S: np.ndarray, keep: np.ndarray
-) -> tuple[float, np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]:
-    """Count, means and centred co-moments of the kept columns from a Gram of [1, Z, y]."""
-    idx = np.concatenate([[0], 1 + np.flatnonzero(keep), [S.shape[0] - 1]])
-    G = S[np.ix_(idx, idx)]
-    n = G[0, 0]
-    mean = G[0, 1:] / n
-    C = G[1:, 1:] - n * np.outer(mean, mean)
-    return n, mean[:-1], mean[-1], C[:-1, :-1], C[:-1, -1], C[-1, -1]
-
-
-def _solve_path(S: np.ndarray, keep: np.ndarray, alphas: np.ndarray):
-    """Ridge on standardised columns for every alpha from one eigendecomposition."""
-    n, zbar, ybar, Czz, Czy, _ = _moments(S, keep)
-    scale = np.sqrt(np.clip(np.diag(Czz), 0, None))
-    live = scale > 1e-12 * max(1.0, scale.max())
-    scale[~live] = 1.0
-    Gs = Czz / np.outer(scale, scale)
-    bs = Czy / scale
-    Gs, bs = Gs[np.ix_(live, live)], bs[live]
-    evals, evecs = np.linalg.eigh(Gs)
-    proj = evecs.T @ bs
-    coefs = []
-    for alpha in alphas:
-        beta = np.zeros(len(scale))
-        beta[live] = evecs @ (proj / (np.clip(evals, 0, None) + alpha * n))
-        beta /= scale
-        coefs.append((beta, ybar - zbar @ beta))
-    return coefs
-
-
-def _ridge(S: np.ndarray, keep: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
-    return _solve_path(S, keep, np.array([alpha]))[0]
-
-
-def _sse(S: np.ndarray, keep: np.ndarray, beta: np.ndarray, intercept: float) -> float:
-    """Sum of squared residuals of (beta, intercept) on the rows summarised by S."""
-    idx = np.concatenate([[0], 1 + np.flatnonzero(keep), [S.shape[0] - 1]])
-    w = np.concatenate([[-intercept], -beta, [1.0]])
-    return float(w @ S[np.ix_(idx, idx)] @ w)
-
-
-def _select(
-    stats: np.ndarray, design: GatedDesign, degrees: list[int], alphas: np.ndarray
-) -> tuple[pd.DataFrame, int, float]:
-    total = stats.sum(axis=0)
-    records = []
-    for degree in degrees:
-        keep = design.degrees <= degree
-        sse = np.zeros(len(alphas))
-        for f in range(len(stats)):
-            path = _solve_path(total - stats[f], keep, alphas)
-            sse += [_sse(stats[f], keep, beta, c) for beta, c in path]
-        for alpha, value in zip(alphas, sse, strict=True):
-            records.append({"degree": degree, "alpha": float(alpha), "mse": value / total[0, 0]})
-    table = pd.DataFrame(records)
-    best = table.loc[table["mse"].idxmin()]
-    return table, int(best["degree"]), float(best["alpha"])
