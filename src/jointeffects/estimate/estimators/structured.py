@@ -28,15 +28,29 @@ from jointeffects.estimate.estimators.ancestors import (
     given_ancestors,
 )
 from jointeffects.estimate.estimators.base import RegimeEstimator
+from jointeffects.estimate.estimators.binned import discover_binned, summarise
 from jointeffects.estimate.estimators.blocks import (
     blocks_for_query,
+    check_regime,
     experiment_blocks,
     require_regime,
 )
 from jointeffects.estimate.estimators.state import lists, read_regime, read_regimes
+from jointeffects.estimate.estimators.structured_ridge import ridge, select
+from jointeffects.estimate.estimators.structured_stats import (
+    FoldGram,
+    SourceReader,
+    action_moments,
+    check_two_passes,
+    compute,
+    fold_entropy,
+    gates,
+    measure,
+    regime_key,
+)
 from jointeffects.estimate.learners.basis import GatedDesign
 from jointeffects.estimate.learners.state import MAX_DEGREE, MAX_MONOMIALS, floats
-from jointeffects.estimate.regimes import Regime, RegimeData, row_chunks
+from jointeffects.estimate.regimes import Regime, RegimeData, RegimeStreams
 from jointeffects.jsonfield import Field
 
 #: Keys of the fitted model in a model file.
@@ -59,11 +73,13 @@ class StructuredEstimator(RegimeEstimator):
         ``alpha · n_train``, so the grid keeps its meaning at every sample size; it reaches
         10^-14 so that CV can drop the penalty.
     cv : int, default=3
-        Folds for choosing degree and alpha (rows assigned at random within each regime).
+        Folds for choosing degree and alpha. Rows are assigned at random within each regime,
+        in blocks of consecutive rows, from ``random_state``, the regime and the row's
+        position in it, so held, chunked and dask input give the same folds.
     dag : mapping, optional
         ``{action: [parent actions]}``. If None (and no ``ancestors``) the ancestor sets are
-        learned from the experiments (see ``structure``), which needs an experiment for every
-        action.
+        learned from the experiments (see ``structure_test``), which needs an experiment for
+        every action.
     ancestors : mapping, optional
         ``{action: [ancestor actions]}``, used as given, e.g. the ``ancestors_`` another fit
         learned (the sandwich's partners reuse them so). Not with ``dag``.
@@ -71,6 +87,13 @@ class StructuredEstimator(RegimeEstimator):
         False-discovery rate of the two-sample tests that learn the ancestor sets.
     random_state : int, optional
         Seeds the fold assignment.
+    structure_test : {"auto", "ks", "binned"}, default="auto"
+        The two-sample test that, with a dependence test within each experiment, learns the
+        ancestor sets: ``"ks"``, Kolmogorov–Smirnov on whole samples
+        (:func:`~jointeffects.estimate.estimators.ancestors.discover_ancestors`);
+        ``"binned"``, chi-square on bins at observational quantiles, from counts
+        (:mod:`~jointeffects.estimate.estimators.binned`); ``"auto"``, KS for held data and
+        binned for streamed or dask data. With ``"ks"`` streamed data is read into memory.
 
     Attributes
     ----------
@@ -82,6 +105,16 @@ class StructuredEstimator(RegimeEstimator):
     degree_, alpha_ : chosen hyper-parameters.
     cv_mse_ : DataFrame
         Cross-validated mean squared error per (degree, alpha).
+
+    Notes
+    -----
+    Streamed regimes (chunk streams, dask DataFrames) are read in two passes and never held:
+    the observational moments that standardise the actions (and, when the ancestor sets are
+    learned, the counts and co-moments of the structure tests of every regime), then the
+    per-fold Gram matrices. Dask partitions are reduced where they live. A regime read twice
+    must be re-readable: a list of chunks, a :class:`~jointeffects.estimate.regimes.RegimeChunks`
+    made from a callable, or a dask DataFrame; a one-shot iterator raises a ``DataError``
+    (with ``dag`` or ``ancestors`` given only the observational regime is read twice).
     """
 
     _sandwich = True
@@ -97,6 +130,7 @@ class StructuredEstimator(RegimeEstimator):
         level: float = 0.05,
         random_state: int | None = None,
         ancestors: Mapping[str, Any] | None = None,
+        structure_test: str = "auto",
     ) -> None:
         self.degrees = degrees
         self.alphas = alphas
@@ -105,78 +139,116 @@ class StructuredEstimator(RegimeEstimator):
         self.ancestors = ancestors
         self.level = level
         self.random_state = random_state
+        self.structure_test = structure_test
 
     # -- fitting ------------------------------------------------------------------------------
 
+    def can_stream(self) -> bool:
+        """Whether :meth:`fit` reads streamed and dask regimes without holding their rows:
+        True unless the ancestor sets are to be learned with ``structure_test="ks"``."""
+        learned = self.dag is None and self.ancestors is None
+        return super().can_stream() and not (learned and self.structure_test == "ks")
+
     def _fit_regimes(self, data: RegimeData) -> None:
         require_regime(data, (), type(self).__name__)
-        self.blocks_ = experiment_blocks(data)
+        self._fit_pooled(RegimeStreams.from_data(data), data)
+
+    def _fit_streams(self, streams: RegimeStreams) -> None:
+        check_regime(streams, (), type(self).__name__)
+        self._fit_pooled(streams, None)
+
+    def _fit_pooled(self, streams: RegimeStreams, data: RegimeData | None) -> None:
+        """The fit from sums over the rows of ``streams``; ``data``, the same rows held, is
+        needed only by the KS structure test."""
+        actions = streams.actions
+        self.blocks_ = experiment_blocks(streams)
         covered = {a for b in self.blocks_ for a in b}
-        self.units_ = (*self.blocks_, *((a,) for a in data.actions if a not in covered))
+        self.units_ = (*self.blocks_, *((a,) for a in actions if a not in covered))
         if self.dag is not None and self.ancestors is not None:
             raise DataError("pass dag= or ancestors=, not both")
-        if self.ancestors is not None:
-            self.ancestors_ = given_ancestors(self.ancestors, data.actions)
-            self.structure_tests_ = None
-        elif self.dag is not None:
-            self.ancestors_ = ancestors_from_dag(self.dag, data.actions)
-            self.structure_tests_ = None
-        else:
-            if covered != set(data.actions):
-                raise DataError(
-                    f"learning the ancestor sets needs an experiment on every action; none on "
-                    f"{[a for a in data.actions if a not in covered]}: pass dag= instead"
-                )
-            self.ancestors_, self.structure_tests_ = discover_ancestors(
-                data, self.blocks_, level=self.level
+        test = self._structure_test(streamed=data is None)
+        learned = self.dag is None and self.ancestors is None
+        if learned and covered != set(actions):
+            raise DataError(
+                f"learning the ancestor sets needs an experiment on every action; none on "
+                f"{[a for a in actions if a not in covered]}: pass dag= instead"
             )
-        identified = tuple(unit in self.blocks_ for unit in self.units_)
         degrees = sorted({int(d) for d in self.degrees})
         if not degrees or degrees[0] < 1:
             raise DataError(f"degrees must be positive integers, got {list(self.degrees)}")
-        self.design_ = gated_design(
-            data.actions, self.units_, self.ancestors_, identified, degrees[-1]
-        )
+        if self.cv < 2:
+            raise DataError(f"cv must be at least 2, got {self.cv}")
+        readers = {r: SourceReader(s) for r, s in streams.regimes.items()}
+        check_two_passes(readers, learned and test == "binned")
+        measure(readers.values())
+        self.structure_tests_ = None
+        if self.ancestors is not None:
+            self.ancestors_ = given_ancestors(self.ancestors, actions)
+        elif self.dag is not None:
+            self.ancestors_ = ancestors_from_dag(self.dag, actions)
+        elif test == "ks":
+            assert data is not None
+            self.ancestors_, self.structure_tests_ = discover_ancestors(
+                data, self.blocks_, level=self.level
+            )
+        if test == "binned" and learned:
+            summaries = summarise(readers, actions)
+            moments = summaries[()].moments
+            self.ancestors_, self.structure_tests_ = discover_binned(
+                summaries, self.blocks_, actions, self.level
+            )
+        else:
+            moments = readers[()].reduce(action_moments)
+            moments = compute({(): moments})[()]
+        assert moments is not None
         # Polynomials of standardised actions: same span, better conditioned Gram matrices.
-        X_obs = data.regimes[()][0]
-        self.x_mean_, self.x_scale_ = X_obs.mean(axis=0), X_obs.std(axis=0)
+        self.x_mean_, self.x_scale_ = moments.mean, moments.std()
         self.x_scale_[self.x_scale_ == 0] = 1.0
-        stats = self._fold_statistics(data)
+        identified = tuple(unit in self.blocks_ for unit in self.units_)
+        self.design_ = gated_design(actions, self.units_, self.ancestors_, identified, degrees[-1])
+        stats = self._fold_statistics(readers)
         alphas = np.logspace(-14, 0, 15) if self.alphas is None else np.asarray(self.alphas)
-        self.cv_mse_, self.degree_, self.alpha_ = _select(stats, self.design_, degrees, alphas)
-        total = stats.sum(axis=0)
+        self.cv_mse_, self.degree_, self.alpha_ = select(stats, self.design_, degrees, alphas)
         keep = self.design_.degrees <= self.degree_
-        self.coef_, self.intercept_ = _ridge(total, keep, self.alpha_)
+        self.coef_, self.intercept_ = ridge(stats.sum(axis=0), keep, self.alpha_)
+
+    def _structure_test(self, streamed: bool) -> str:
+        if self.structure_test not in ("auto", "ks", "binned"):
+            raise DataError(
+                f"structure_test must be 'auto', 'ks' or 'binned', got {self.structure_test!r}"
+            )
+        if self.structure_test == "auto":
+            return "binned" if streamed else "ks"
+        return str(self.structure_test)
 
     def _indicators(self, regime: Regime, n: int) -> np.ndarray:
-        R = np.zeros((n, len(self.units_)))
-        for u, unit in enumerate(self.units_):
-            if set(unit) <= set(regime):
-                R[:, u] = 1.0
-        return R
+        return np.tile(gates(self.units_, regime), (n, 1))
 
     def _expand(self, X: np.ndarray, regime: Regime) -> np.ndarray:
         Xs = (X - self.x_mean_) / self.x_scale_
         return self.design_.matrix(Xs, self._indicators(regime, len(X)))
 
-    def _fold_statistics(self, data: RegimeData) -> np.ndarray:
+    def _fold_statistics(self, readers: dict[Regime, SourceReader]) -> np.ndarray:
         """Per fold, the Gram matrix of [1, Z, y] summed over rows: shape (cv, p+2, p+2)."""
-        if self.cv < 2:
-            raise DataError(f"cv must be at least 2, got {self.cv}")
-        rng = np.random.default_rng(self.random_state)
-        p = self.design_.n_columns
-        stats = np.zeros((self.cv, p + 2, p + 2))
-        for regime, (X, y) in data.regimes.items():
-            if len(y) < 2 * self.cv:
-                raise DataError(f"regime {regime} has {len(y)} rows; need at least {2 * self.cv}")
-            folds = rng.permutation(np.arange(len(y)) % self.cv)
-            for part in row_chunks(len(y)):
-                Z = self._expand(X[part], regime)
-                W = np.column_stack([np.ones(len(Z)), Z, y[part]])
-                for f in range(self.cv):
-                    Wf = W[folds[part] == f]
-                    stats[f] += Wf.T @ Wf
-        return stats
+        entropy = fold_entropy(self.random_state)
+        tasks = {
+            regime: FoldGram(
+                self.design_,
+                self.x_mean_,
+                self.x_scale_,
+                gates(self.units_, regime),
+                int(self.cv),
+                entropy,
+                regime_key(regime, self.actions_),
+            )
+            for regime in readers
+        }
+        stats = compute({r: reader.reduce(tasks[r]) for r, reader in readers.items()})
+        for regime, S in stats.items():
+            rows = int(round(S[:, 0, 0].sum()))
+            if rows < 2 * self.cv:
+                raise DataError(f"regime {regime} has {rows} rows; need at least {2 * self.cv}")
+        return np.sum(list(stats.values()), axis=0)
 
     # -- prediction ---------------------------------------------------------------------------
 
@@ -316,64 +388,3 @@ def gated_design(
         for u, unit in enumerate(units)
     )
     return GatedDesign(columns, outside, tuple(identified), degree)
-
-
-def _moments(
-    S: np.ndarray, keep: np.ndarray
-) -> tuple[float, np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]:
-    """Count, means and centred co-moments of the kept columns from a Gram of [1, Z, y]."""
-    idx = np.concatenate([[0], 1 + np.flatnonzero(keep), [S.shape[0] - 1]])
-    G = S[np.ix_(idx, idx)]
-    n = G[0, 0]
-    mean = G[0, 1:] / n
-    C = G[1:, 1:] - n * np.outer(mean, mean)
-    return n, mean[:-1], mean[-1], C[:-1, :-1], C[:-1, -1], C[-1, -1]
-
-
-def _solve_path(S: np.ndarray, keep: np.ndarray, alphas: np.ndarray):
-    """Ridge on standardised columns for every alpha from one eigendecomposition."""
-    n, zbar, ybar, Czz, Czy, _ = _moments(S, keep)
-    scale = np.sqrt(np.clip(np.diag(Czz), 0, None))
-    live = scale > 1e-12 * max(1.0, scale.max())
-    scale[~live] = 1.0
-    Gs = Czz / np.outer(scale, scale)
-    bs = Czy / scale
-    Gs, bs = Gs[np.ix_(live, live)], bs[live]
-    evals, evecs = np.linalg.eigh(Gs)
-    proj = evecs.T @ bs
-    coefs = []
-    for alpha in alphas:
-        beta = np.zeros(len(scale))
-        beta[live] = evecs @ (proj / (np.clip(evals, 0, None) + alpha * n))
-        beta /= scale
-        coefs.append((beta, ybar - zbar @ beta))
-    return coefs
-
-
-def _ridge(S: np.ndarray, keep: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
-    return _solve_path(S, keep, np.array([alpha]))[0]
-
-
-def _sse(S: np.ndarray, keep: np.ndarray, beta: np.ndarray, intercept: float) -> float:
-    """Sum of squared residuals of (beta, intercept) on the rows summarised by S."""
-    idx = np.concatenate([[0], 1 + np.flatnonzero(keep), [S.shape[0] - 1]])
-    w = np.concatenate([[-intercept], -beta, [1.0]])
-    return float(w @ S[np.ix_(idx, idx)] @ w)
-
-
-def _select(
-    stats: np.ndarray, design: GatedDesign, degrees: list[int], alphas: np.ndarray
-) -> tuple[pd.DataFrame, int, float]:
-    total = stats.sum(axis=0)
-    records = []
-    for degree in degrees:
-        keep = design.degrees <= degree
-        sse = np.zeros(len(alphas))
-        for f in range(len(stats)):
-            path = _solve_path(total - stats[f], keep, alphas)
-            sse += [_sse(stats[f], keep, beta, c) for beta, c in path]
-        for alpha, value in zip(alphas, sse, strict=True):
-            records.append({"degree": degree, "alpha": float(alpha), "mse": value / total[0, 0]})
-    table = pd.DataFrame(records)
-    best = table.loc[table["mse"].idxmin()]
-    return table, int(best["degree"]), float(best["alpha"])
