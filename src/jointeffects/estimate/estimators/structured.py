@@ -149,6 +149,9 @@ class StructuredEstimator(RegimeEstimator):
         learned = self.dag is None and self.ancestors is None
         return super().can_stream() and not (learned and self.structure_test == "ks")
 
+    def _stream_remedy(self) -> str:
+        return "pass structure_test='binned' (or 'auto'), dag= or ancestors="
+
     def _fit_regimes(self, data: RegimeData) -> None:
         require_regime(data, (), type(self).__name__)
         self._fit_pooled(RegimeStreams.from_data(data), data)

@@ -191,13 +191,16 @@ class RegimeSource:
             _validate_partition, actions=self.actions, outcome=self.outcome, label=self.label
         )
 
-    def to_arrays(self, who: str) -> tuple[np.ndarray, np.ndarray]:
-        """All rows in memory, for a learner that cannot stream (chunks are concatenated)."""
+    def to_arrays(
+        self, who: str, remedy: str = "use the default learner (PolynomialRidgeCV)"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """All rows in memory, for a fit that cannot stream (chunks are concatenated); dask
+        input is refused with a message naming ``who`` and the ``remedy``."""
         if self.frame is not None:
             raise DataError(
                 f"the data of {self.label} is a dask DataFrame, but {who} cannot fit from "
-                "per-partition statistics; use the default learner (PolynomialRidgeCV), or "
-                "call .compute() on the frame if it fits in memory"
+                f"per-partition statistics; {remedy}, or call .compute() on the frame if it "
+                "fits in memory"
             )
         parts = list(self.chunks())
         X = np.concatenate([X for X, _ in parts]) if parts else np.empty((0, len(self.actions)))
@@ -225,9 +228,11 @@ class RegimeStreams:
         }
         return cls(data.actions, data.outcome, regimes)
 
-    def to_regime_data(self, who: str) -> RegimeData:
-        """Read every regime into memory (chunks concatenated; dask input refused)."""
-        regimes = {r: s.to_arrays(who) for r, s in self.regimes.items()}
+    def to_regime_data(self, who: str, remedy: str | None = None) -> RegimeData:
+        """Read every regime into memory (chunks concatenated; dask input refused, see
+        :meth:`RegimeSource.to_arrays`)."""
+        more = {} if remedy is None else {"remedy": remedy}
+        regimes = {r: s.to_arrays(who, **more) for r, s in self.regimes.items()}
         return RegimeData(self.actions, self.outcome, regimes)
 
     def rows(self) -> dict[Regime, int]:
