@@ -13,6 +13,7 @@ from jointeffects.estimate import (
     JointTopline,
     ObservationalBaseline,
     PooledBaseline,
+    StructuredEstimator,
 )
 from jointeffects.estimate.regimes import RegimeChunks
 from jointeffects.experiments import tasks
@@ -95,6 +96,28 @@ def test_streamed_fits_give_the_held_fits_numbers(monkeypatch):
             name,
             Method(name, name, lambda seed, *_, c=cls: _held(c)(random_state=seed), method.regimes),
         )
+    held = _metrics(run_task(task))
+    assert streamed.keys() == held.keys()
+    for key, value in held.items():
+        assert streamed[key] == pytest.approx(value, rel=1e-6), key
+
+
+def test_the_structured_method_streams_and_reads_its_regimes_twice(monkeypatch):
+    """Its streamed fit (binned structure test) equals the held fit with the same test."""
+    task = Task("test", SETTING, 1, 2, ("structured",))
+    assert StructuredEstimator(random_state=0).can_stream()
+    streamed = _metrics(run_task(task))
+    held_cls = _held(StructuredEstimator)
+    monkeypatch.setitem(
+        METHODS,
+        "structured",
+        Method(
+            "structured",
+            "structured",
+            lambda seed, *_: held_cls(random_state=seed, structure_test="binned"),
+            METHODS["structured"].regimes,
+        ),
+    )
     held = _metrics(run_task(task))
     assert streamed.keys() == held.keys()
     for key, value in held.items():
