@@ -117,9 +117,13 @@ class Summary:
         """The summary of both sets of rows (a new object)."""
         return Summary(
             [a + b for a, b in zip(self.counts, other.counts, strict=True)],
-            None if self.moments is None else self.moments.merge(other.moments),  # type: ignore[arg-type]
-            None if self.dependence is None else self.dependence.merge(other.dependence),  # type: ignore[arg-type]
+            _merged(self.moments, other.moments),
+            _merged(self.dependence, other.dependence),
         )
+
+
+def _merged(a: Comoments | None, b: Comoments | None) -> Comoments | None:
+    return a if b is None else b if a is None else a.merge(b)
 
 
 @dataclass(frozen=True)

@@ -109,12 +109,13 @@ class StructuredEstimator(RegimeEstimator):
     Notes
     -----
     Streamed regimes (chunk streams, dask DataFrames) are read in two passes and never held:
-    the observational moments that standardise the actions (and, when the ancestor sets are
-    learned, the counts and co-moments of the structure tests of every regime), then the
-    per-fold Gram matrices. Dask partitions are reduced where they live. A regime read twice
-    must be re-readable: a list of chunks, a :class:`~jointeffects.estimate.regimes.RegimeChunks`
-    made from a callable, or a dask DataFrame; a one-shot iterator raises a ``DataError``
-    (with ``dag`` or ``ancestors`` given only the observational regime is read twice).
+    first the observational moments that standardise the actions (and, when the ancestor
+    sets are learned, the counts and co-moments of the structure tests of every regime,
+    binned at quantiles of the first observational rows), then the per-fold Gram matrices.
+    Dask partitions are reduced where they live. A regime read twice must be re-readable: a
+    list of chunks, a :class:`~jointeffects.estimate.regimes.RegimeChunks` made from a
+    callable, or a dask DataFrame; a one-shot iterator raises a ``DataError`` (with ``dag``
+    or ``ancestors`` given, only the observational regime is read twice).
     """
 
     _sandwich = True
