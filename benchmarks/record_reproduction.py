@@ -21,13 +21,15 @@ import pandas as pd
 from stamp import write_result
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+#: The command installed beside this interpreter (the venv need not be activated).
+COMMAND = str(Path(sys.executable).parent / "jointeffects")
 
 
 def summary(store: Path) -> pd.DataFrame:
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "summary.csv"
         subprocess.run(
-            ["jointeffects", "results", str(store), "--no-figures", "--csv", str(csv)],
+            [COMMAND, "results", str(store), "--no-figures", "--csv", str(csv)],
             check=True,
             capture_output=True,
         )

@@ -210,7 +210,7 @@ def test_structured_estimator_stores_bootstrap_or_sandwich_intervals(example, tm
     # rejects, and every interval of that model is flagged rather than shown as a clean band.
     line = tmp_path / "line.json"
     result = run("fit", "--outcome", "sales", *data, "--estimator", "structured", "--degree", 1,
-                 "--n-boot", 0, "--out", line)  # fmt: skip
+                 "--psi-degree", 1, "--n-boot", 0, "--out", line)  # fmt: skip
     assert "specification test REJECTS: model misspecified (residual test chi2=" in result.output
     result = run("predict", "--model", line, "--at", example / "queries.csv", "--interval", 0.8,
                  "--out", out)  # fmt: skip

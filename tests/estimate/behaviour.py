@@ -60,12 +60,18 @@ def outputs() -> tuple[dict[str, pd.DataFrame], dict[str, bytes]]:
         return _outputs()
 
 
-def _outputs() -> tuple[dict[str, pd.DataFrame], dict[str, bytes]]:
+def fixed_data():
+    """The SCM, its regimes' data and the joint queries every pinned output uses."""
     scm = sample_polynomial_scm(3, rng=np.random.default_rng(11))
     rng = np.random.default_rng(12)
     regimes = [(), *[(a,) for a in scm.actions], tuple(scm.actions)]
     data = as_regime_data({r: scm.sample(ROWS, intervened=r, rng=rng) for r in regimes})
     queries = scm.sample(25, intervened=tuple(scm.actions), rng=rng)[list(scm.actions)]
+    return scm, data, queries
+
+
+def _outputs() -> tuple[dict[str, pd.DataFrame], dict[str, bytes]]:
+    scm, data, queries = fixed_data()
     mixed = [scm.actions[0]]
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, bytes] = {}

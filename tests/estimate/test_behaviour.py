@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from behaviour import PINNED, outputs
+from behaviour import PINNED, fixed_data, outputs
+
+from jointeffects.estimate import load_model
+
+#: A structured model file of format 6 (before ψ had its own degree) and its saved-model
+#: queries, as pinned then.
+FORMAT6 = PINNED.parent / "format6"
 
 
 @pytest.fixture(scope="module")
@@ -36,3 +42,15 @@ def test_model_files_are_byte_identical(computed):
     _, files = computed
     for name, content in files.items():
         assert content == (PINNED / name).read_bytes(), name
+
+
+def test_a_format_6_structured_file_reads_and_predicts_as_before():
+    saved = load_model(FORMAT6 / "structured-model.json")
+    assert saved.estimator.psi_degrees is None
+    assert saved.estimator.psi_degree_ == saved.estimator.degree_
+    _, _, queries = fixed_data()
+    table = saved.predict_table(queries, level=0.9)
+    pinned = pd.read_csv(FORMAT6 / "structured-saved.csv", keep_default_na=False)
+    for column in ("prediction", "lower", "upper"):
+        np.testing.assert_allclose(table[column], pinned[column], rtol=0, atol=1e-12)
+    assert [str(v) for v in table["trusted"]] == [str(v) for v in pinned["trusted"]]

@@ -83,7 +83,9 @@ def test_sandwich_curves_of_a_detectably_misspecified_model_are_flagged():
     # rejected with p < 1e-5 on 5 of 5 data sets of 500 rows per regime (SCM seed 2).
     scm = sample_polynomial_scm(2, 2, n_calibration=5000)
     data = sample_regimes(scm, 500, 0)
-    est = StructuredEstimator(degrees=(1,), dag={a: scm.parents(a) for a in scm.actions})
+    est = StructuredEstimator(
+        degrees=(1,), psi_degrees=None, dag={a: scm.parents(a) for a in scm.actions}
+    )
     with pytest.warns(IntervalWarning, match=r"10 of 10 intervals .*model misspecified"):
         curves = response_curves(est, data, grid=5, intervals="sandwich")
     assert not curves["trusted"].any()

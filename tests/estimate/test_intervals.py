@@ -125,23 +125,27 @@ def test_bias_aware_sandwich_covers_and_is_trusted_when_the_model_is_right(linea
 def test_bias_term_is_the_largest_spread_to_the_degree_and_penalty_neighbours(linear_scm, queries):
     data = sample_regimes(linear_scm, 400, 6)
     dag = {a: linear_scm.parents(a) for a in linear_scm.actions}
-    est = StructuredEstimator(degrees=(1,), dag=dag, random_state=0).fit(data)
+    est = StructuredEstimator(psi_degrees=None, degrees=(1,), dag=dag, random_state=0).fit(data)
     assert est.alpha_ == pytest.approx(1e-6)  # so the grid has a smaller penalty, 1e-7
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IntervalWarning)
         table = sandwich_intervals(est, data, queries)
-    richer = StructuredEstimator(degrees=(2,), dag=dag, random_state=0).fit(data)
-    lighter = StructuredEstimator(degrees=(1,), alphas=(1e-7,), dag=dag).fit(data)
+    richer = StructuredEstimator(psi_degrees=None, degrees=(2,), dag=dag, random_state=0).fit(data)
+    lighter = StructuredEstimator(psi_degrees=None, degrees=(1,), alphas=(1e-7,), dag=dag).fit(data)
     spreads = [np.abs(est.predict(queries) - other.predict(queries)) for other in (richer, lighter)]
     spread = np.max(spreads, axis=0)
     np.testing.assert_allclose(table["bias"], spread, rtol=1e-9)
     # At the grid's smallest penalty there is no lighter fit: the degree spread alone.
-    smallest = StructuredEstimator(degrees=(1,), alphas=(1e-6,), dag=dag).fit(data)
+    smallest = StructuredEstimator(psi_degrees=None, degrees=(1,), alphas=(1e-6,), dag=dag).fit(
+        data
+    )
     assert smallest._lighter_fit(regime_data(data)) is None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IntervalWarning)
         alone = sandwich_intervals(smallest, data, queries)
-    richer_alone = StructuredEstimator(degrees=(2,), alphas=(1e-6,), dag=dag).fit(data)
+    richer_alone = StructuredEstimator(psi_degrees=None, degrees=(2,), alphas=(1e-6,), dag=dag).fit(
+        data
+    )
     np.testing.assert_allclose(
         alone["bias"], np.abs(smallest.predict(queries) - richer_alone.predict(queries)), rtol=1e-9
     )
@@ -154,12 +158,18 @@ def test_sandwich_partners_keep_ancestor_sets_that_name_each_other(linear_scm, q
     # uniform noise); the partners reuse the sets, which as a dag= were refused as a cycle.
     data = sample_regimes(linear_scm, 400, 6)
     both = {"A0": ["A1"], "A1": ["A0"]}
-    est = StructuredEstimator(degrees=(1,), ancestors=both, random_state=0).fit(data)
+    est = StructuredEstimator(psi_degrees=None, degrees=(1,), ancestors=both, random_state=0).fit(
+        data
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IntervalWarning)
         table = sandwich_intervals(est, data, queries)
-    richer = StructuredEstimator(degrees=(2,), ancestors=both, random_state=0).fit(data)
-    lighter = StructuredEstimator(degrees=(1,), alphas=(est.alpha_ / 10,), ancestors=both)
+    richer = StructuredEstimator(
+        psi_degrees=None, degrees=(2,), ancestors=both, random_state=0
+    ).fit(data)
+    lighter = StructuredEstimator(
+        psi_degrees=None, degrees=(1,), alphas=(est.alpha_ / 10,), ancestors=both
+    )
     lighter.fit(data)  # the next smaller penalty of the default grid (steps of 10x)
     assert est.alpha_ > 1e-14 and est.ancestors_ == {"A0": ("A1",), "A1": ("A0",)}
     spreads = [np.abs(est.predict(queries) - other.predict(queries)) for other in (richer, lighter)]
@@ -273,7 +283,9 @@ def test_a_detectably_misspecified_model_flags_every_interval():
     scm = sample_polynomial_scm(2, 2, n_calibration=5000)
     data = sample_regimes(scm, 500, 0)
     X = scm.sample(50, intervened=scm.actions, rng=1)[list(scm.actions)]
-    est = StructuredEstimator(degrees=(1,), dag={a: scm.parents(a) for a in scm.actions})
+    est = StructuredEstimator(
+        degrees=(1,), psi_degrees=None, dag={a: scm.parents(a) for a in scm.actions}
+    )
     with pytest.warns(IntervalWarning, match=r"50 of 50 intervals .*model misspecified"):
         table = sandwich_intervals(est, data, X)
     assert not table["trusted"].any()

@@ -281,7 +281,9 @@ def test_a_misspecified_saved_model_flags_every_interval(tmp_path):
     # As in test_intervals: a straight line fitted to a quadratic SCM fails the residual test.
     scm = sample_polynomial_scm(2, 2, n_calibration=5000)
     train = as_regime_data(regimes(scm, 500, 0), outcome=scm.outcome)
-    est = StructuredEstimator(degrees=(1,), dag={a: scm.parents(a) for a in scm.actions})
+    est = StructuredEstimator(
+        degrees=(1,), psi_degrees=None, dag={a: scm.parents(a) for a in scm.actions}
+    )
     fitted = est.fit(dict(train.regimes), actions=train.actions, outcome=train.outcome)
     uncertainty = fit_uncertainty(fitted, train, n_boot=0)
     assert uncertainty.misfit.startswith("model misspecified (residual test chi2=")
@@ -372,7 +374,7 @@ def test_tampered_files_are_refused_naming_the_field(payload, edit, match):
 def test_format_3_files_are_still_read(payload, queries):
     from jointeffects.estimate.modelfile.format import _checksum
 
-    assert FORMAT == "jointeffects.model/6"
+    assert FORMAT == "jointeffects.model/7"
     old = _tampered(payload, lambda p: p.__setitem__("format", "jointeffects.model/3"))
     old["checksum"] = _checksum(old)
     assert np.array_equal(

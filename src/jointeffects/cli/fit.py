@@ -16,13 +16,18 @@ from jointeffects.estimate.estimators.registry import SAVABLE, estimator_class
 _OBS = "obs"
 
 
-def _estimator(name: str, degree: int, cv: int, seed: int) -> Any:
+def _estimator(name: str, degree: int, psi_degree: int, cv: int, seed: int) -> Any:
     from jointeffects.estimate import PolynomialRidgeCV
 
     cls = estimator_class(name)
     if "learner" in cls().get_params():
         return cls(learner=PolynomialRidgeCV(degree=degree, cv=cv), random_state=seed)
-    return cls(degrees=tuple(range(1, degree + 1)), cv=cv, random_state=seed)
+    return cls(
+        degrees=tuple(range(1, degree + 1)),
+        psi_degrees=tuple(range(1, psi_degree + 1)),
+        cv=cv,
+        random_state=seed,
+    )
 
 
 def _read_regimes(data: tuple[str, ...], regime_col: str | None) -> Any:
@@ -138,7 +143,16 @@ def _check_design(estimator: str, n_actions: int, n_regimes: int, degree: int, c
     type=click.IntRange(1, 6),
     default=3,
     show_default=True,
-    help="Polynomial degree of the learners (structured: the largest candidate degree).",
+    help="Polynomial degree of the learners (structured: the largest candidate degree of "
+    "the response curves).",
+)
+@click.option(
+    "--psi-degree",
+    type=click.IntRange(1, 6),
+    default=5,
+    show_default=True,
+    help="--estimator structured: the largest candidate degree of its observational terms "
+    "(chosen by CV with --degree's).",
 )
 @click.option("--cv", type=click.IntRange(2, 20), default=3, show_default=True, help="CV folds.")
 @click.option(
@@ -171,6 +185,7 @@ def fit(
     regime_col: str | None,
     estimator: str,
     degree: int,
+    psi_degree: int,
     cv: int,
     n_boot: int,
     validate_with: tuple[str, ...],
@@ -190,7 +205,8 @@ def fit(
     n_regimes = len(tables)
     if regime_col is not None:
         n_regimes = first[regime_col].nunique() if regime_col in first else 1
-    _check_design(estimator, n_actions, int(n_regimes), degree, cv)
+    largest = max(degree, psi_degree) if estimator == "structured" else degree
+    _check_design(estimator, n_actions, int(n_regimes), largest, cv)
 
     import numpy as np
 
@@ -199,7 +215,7 @@ def fit(
     from jointeffects.estimate.modelfile.format import fit_uncertainty, save_model
 
     regimes = as_regime_data(tables, outcome=outcome, regime_col=regime_col)
-    est = _estimator(estimator, degree, cv, seed)
+    est = _estimator(estimator, degree, psi_degree, cv, seed)
     try:
         with np.errstate(all="ignore"):
             est.fit(regimes)  # validated: the support warnings are printed below

@@ -13,7 +13,6 @@ terms; using the structure lowers the variance.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,8 +34,10 @@ from jointeffects.estimate.estimators.blocks import (
     experiment_blocks,
     require_regime,
 )
-from jointeffects.estimate.estimators.state import lists, read_regime, read_regimes
-from jointeffects.estimate.estimators.structured_ridge import ridge, select
+from jointeffects.estimate.estimators.structured_state import (
+    read_structured_state,
+    structured_state,
+)
 from jointeffects.estimate.estimators.structured_stats import (
     FoldGram,
     SourceReader,
@@ -44,18 +45,17 @@ from jointeffects.estimate.estimators.structured_stats import (
     check_two_passes,
     compute,
     fold_entropy,
+    gated_design,
     gates,
     measure,
     regime_key,
 )
-from jointeffects.estimate.learners.basis import GatedDesign
-from jointeffects.estimate.learners.state import MAX_DEGREE, MAX_MONOMIALS, floats
+from jointeffects.estimate.learners.gram_ridge import ridge, select
 from jointeffects.estimate.regimes import Regime, RegimeData, RegimeStreams
 from jointeffects.jsonfield import Field
 
-#: Keys of the fitted model in a model file.
-_STATE_KEYS = ("blocks", "units", "ancestors", "identified", "design_degree", "x_mean",
-               "x_scale", "degree", "alpha", "coef", "intercept")  # fmt: skip
+#: Largest design (columns) the ψ degree candidates may make; higher candidates are dropped.
+MAX_COLUMNS = 1500
 
 
 class StructuredEstimator(RegimeEstimator):
@@ -67,7 +67,11 @@ class StructuredEstimator(RegimeEstimator):
     Parameters
     ----------
     degrees : sequence of int, default=(1, 2, 3)
-        Candidate polynomial degrees of φ_u and ψ_u; chosen by cross-validation.
+        Candidate polynomial degrees of the response curves φ_u; chosen by cross-validation.
+    psi_degrees : sequence of int or None, default=(1, 2, 3, 4, 5)
+        Candidate degrees of the observational terms ψ_u, chosen by cross-validation jointly
+        with the degree of φ_u; candidates whose design would exceed ``MAX_COLUMNS``
+        columns are dropped. None gives ψ_u the degree of φ_u.
     alphas : sequence of float, default=logspace(-14, 0, 15)
         Candidate ridge penalties *per row*: the penalty on the standardised coefficients is
         ``alpha · n_train``, so the grid keeps its meaning at every sample size; it reaches
@@ -102,9 +106,9 @@ class StructuredEstimator(RegimeEstimator):
     structure_tests_ : DataFrame or None
         The two-sample tests behind learned ancestors (None when ``dag`` or ``ancestors``
         was given).
-    degree_, alpha_ : chosen hyper-parameters.
+    degree_, psi_degree_, alpha_ : chosen hyper-parameters.
     cv_mse_ : DataFrame
-        Cross-validated mean squared error per (degree, alpha).
+        Cross-validated mean squared error per (degree, psi_degree, alpha).
 
     Notes
     -----
@@ -131,9 +135,11 @@ class StructuredEstimator(RegimeEstimator):
         level: float = 0.05,
         random_state: int | None = None,
         ancestors: Mapping[str, Any] | None = None,
+        psi_degrees: Sequence[int] | None = (1, 2, 3, 4, 5),
         structure_test: str = "auto",
     ) -> None:
         self.degrees = degrees
+        self.psi_degrees = psi_degrees
         self.alphas = alphas
         self.cv = cv
         self.dag = dag
@@ -177,9 +183,7 @@ class StructuredEstimator(RegimeEstimator):
                 f"learning the ancestor sets needs an experiment on every action; none on "
                 f"{[a for a in actions if a not in covered]}: pass dag= instead"
             )
-        degrees = sorted({int(d) for d in self.degrees})
-        if not degrees or degrees[0] < 1:
-            raise DataError(f"degrees must be positive integers, got {list(self.degrees)}")
+        degrees, psi = self._candidate_degrees()
         if self.cv < 2:
             raise DataError(f"cv must be at least 2, got {self.cv}")
         readers = {r: SourceReader(s) for r, s in streams.regimes.items()}
@@ -209,12 +213,15 @@ class StructuredEstimator(RegimeEstimator):
         self.x_mean_, self.x_scale_ = moments.mean, moments.std()
         self.x_scale_[self.x_scale_ == 0] = 1.0
         identified = tuple(unit in self.blocks_ for unit in self.units_)
-        self.design_ = gated_design(actions, self.units_, self.ancestors_, identified, degrees[-1])
+        pairs = self._degree_pairs(actions, identified, degrees, psi)
+        top = max(max(p) for p in pairs)
+        self.design_ = gated_design(actions, self.units_, self.ancestors_, identified, top)
         stats = self._fold_statistics(readers)
         alphas = np.logspace(-14, 0, 15) if self.alphas is None else np.asarray(self.alphas)
-        self.cv_mse_, self.degree_, self.alpha_ = select(stats, self.design_, degrees, alphas)
-        keep = self.design_.degrees <= self.degree_
-        self.coef_, self.intercept_ = ridge(stats.sum(axis=0), keep, self.alpha_)
+        self.cv_mse_, self.degree_, self.psi_degree_, self.alpha_ = select(
+            stats, self.design_, pairs, alphas
+        )
+        self.coef_, self.intercept_ = ridge(stats.sum(axis=0), self._keep(), self.alpha_)
 
     def _structure_test(self, streamed: bool) -> str:
         if self.structure_test not in ("auto", "ks", "binned"):
@@ -224,6 +231,39 @@ class StructuredEstimator(RegimeEstimator):
         if self.structure_test == "auto":
             return "binned" if streamed else "ks"
         return str(self.structure_test)
+
+    def _candidate_degrees(self) -> tuple[list[int], list[int]]:
+        """The candidate φ and ψ degrees, checked (before any row is read)."""
+        degrees = sorted({int(d) for d in self.degrees})
+        psi = degrees if self.psi_degrees is None else sorted({int(d) for d in self.psi_degrees})
+        if not degrees or degrees[0] < 1 or not psi or psi[0] < 1:
+            raise DataError(
+                f"degrees and psi_degrees must be positive integers, got {list(self.degrees)} "
+                f"and {self.psi_degrees}"
+            )
+        return degrees, psi
+
+    def _degree_pairs(
+        self,
+        actions: tuple[str, ...],
+        identified: tuple[bool, ...],
+        degrees: list[int],
+        psi: list[int],
+    ) -> list[tuple[int, int]]:
+        """Candidate (φ degree, ψ degree) pairs, ψ candidates capped by the design's size."""
+        psi = list(psi)
+        while len(psi) > 1 and max(psi[-1], degrees[-1]) > degrees[-1]:
+            size = gated_design(actions, self.units_, self.ancestors_, identified, psi[-1])
+            if size.n_columns <= MAX_COLUMNS:
+                break
+            psi.pop()
+        if self.psi_degrees is None:
+            return [(d, d) for d in degrees]
+        return [(d, e) for d in degrees for e in psi]
+
+    def _keep(self) -> np.ndarray:
+        """The design's columns of the chosen degrees."""
+        return self.design_.keep(self.degree_, self.psi_degree_)
 
     def _indicators(self, regime: Regime, n: int) -> np.ndarray:
         return np.tile(gates(self.units_, regime), (n, 1))
@@ -258,8 +298,7 @@ class StructuredEstimator(RegimeEstimator):
 
     def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:
         blocks_for_query(self.blocks_, regime)  # refuses unidentified queries
-        keep = self.design_.degrees <= self.degree_
-        return self._expand(X, regime)[:, keep] @ self.coef_ + self.intercept_
+        return self._expand(X, regime)[:, self._keep()] @ self.coef_ + self.intercept_
 
     # -- what intervals and model files need ----------------------------------------------
 
@@ -274,8 +313,7 @@ class StructuredEstimator(RegimeEstimator):
         """Rows [1, w(x)] of the model at X: prediction = rows @ [intercept, coef]."""
         regime = self._intervened_regime(intervened)
         self.predict(X[:1], intervened=intervened)  # refuses unidentified queries
-        keep = self.design_.degrees <= self.degree_
-        return np.column_stack([np.ones(len(X)), self._expand(X, regime)[:, keep]])
+        return np.column_stack([np.ones(len(X)), self._expand(X, regime)[:, self._keep()]])
 
     def _refit_with(self, data: RegimeData, **params: Any) -> StructuredEstimator:
         """This model refitted on ``data`` with ``params`` changed, on the ancestor sets it
@@ -284,8 +322,14 @@ class StructuredEstimator(RegimeEstimator):
         return clone(partner).fit(data)
 
     def _richer_fit(self, data: RegimeData) -> StructuredEstimator:
-        """The sandwich's degree partner: this fit with its degree raised by one."""
-        return self._refit_with(data, degrees=(self.degree_ + 1,))
+        """The sandwich's degree partner: this fit with its degrees raised by one."""
+        return self._refit_with(
+            data, degrees=(self.degree_ + 1,), psi_degrees=self._psi_candidate(1)
+        )
+
+    def _psi_candidate(self, step: int) -> tuple[int, ...] | None:
+        """The chosen ψ degree plus ``step`` as the only candidate (None when tied to φ)."""
+        return None if self.psi_degrees is None else (self.psi_degree_ + step,)
 
     def _lighter_fit(self, data: RegimeData) -> StructuredEstimator | None:
         """This fit at its chosen degree with the next smaller penalty of its CV grid (None at
@@ -294,7 +338,12 @@ class StructuredEstimator(RegimeEstimator):
         smaller = grid[grid < self.alpha_ * (1 - 1e-9)]
         if not len(smaller):
             return None
-        return self._refit_with(data, degrees=(self.degree_,), alphas=(float(smaller[-1]),))
+        return self._refit_with(
+            data,
+            degrees=(self.degree_,),
+            psi_degrees=self._psi_candidate(0),
+            alphas=(float(smaller[-1]),),
+        )
 
     def _identified_actions(self) -> tuple[str, ...]:
         covered = {a for block in self.blocks_ for a in block}
@@ -303,92 +352,18 @@ class StructuredEstimator(RegimeEstimator):
     def _fit_summary(self) -> tuple[dict[Regime, str], list[str]]:
         ancestors = ", ".join(f"{a}←{list(v)}" for a, v in self.ancestors_.items() if v)
         return {}, [
-            f"chosen degree {self.degree_}, alpha {self.alpha_:.0e} per row; ancestors {ancestors}"
+            f"chosen degree {self.degree_} (ψ {self.psi_degree_}), alpha {self.alpha_:.0e} per "
+            f"row; ancestors {ancestors}"
         ]
 
     def _model_state(self) -> dict[str, Any]:
-        return {
-            "params": {
-                "degrees": [int(d) for d in self.degrees],
-                "alphas": None if self.alphas is None else floats(np.ravel(self.alphas)),
-                "cv": int(self.cv),
-                "level": float(self.level),
-                "random_state": self.random_state,
-            },
-            "structured": {
-                "blocks": lists(self.blocks_),
-                "units": lists(self.units_),
-                "ancestors": {a: list(v) for a, v in self.ancestors_.items()},
-                "identified": [unit in self.blocks_ for unit in self.units_],
-                "design_degree": int(self.design_.degree),
-                "x_mean": floats(self.x_mean_),
-                "x_scale": floats(self.x_scale_),
-                "degree": int(self.degree_),
-                "alpha": float(self.alpha_),
-                "coef": floats(self.coef_),
-                "intercept": float(self.intercept_),
-            },
-        }
+        return structured_state(self)
 
     @classmethod
     def _from_model_state(cls, f: Field, actions: list[str]) -> StructuredEstimator:
-        p = f["params"].obj(("degrees", "alphas", "cv", "level", "random_state"))
-        alphas = p["alphas"]
-        est = cls(
-            degrees=tuple(d.integer(1, MAX_DEGREE) for d in p["degrees"].items()),
-            alphas=None
-            if alphas.value is None
-            else alphas.array((len(alphas.items()),), positive=True).tolist(),
-            cv=p["cv"].integer(2),
-            level=p["level"].number(),
-            random_state=p["random_state"].optional_int(),
-        )
-        s = f["structured"].obj(_STATE_KEYS)
-        K = len(actions)
-        est.blocks_ = read_regimes(s["blocks"], actions)
-        est.units_ = read_regimes(s["units"], actions)
-        anc = s["ancestors"].obj(tuple(actions))
-        est.ancestors_ = {a: read_regime(anc[a], actions) for a in actions}
-        identified = tuple(bool(x.value) for x in s["identified"].items())
-        units = sorted(a for u in est.units_ for a in u)
-        if len(identified) != len(est.units_) or units != sorted(actions):
-            raise s["units"].bad("a partition of the actions matching 'identified'")
-        design_degree = s["design_degree"].integer(1, MAX_DEGREE)
-        # bound the design's columns before building it
-        inputs = [len(set(u).union(*(est.ancestors_[a] for a in u))) for u in est.units_]
-        if 2 * sum(math.comb(n + design_degree, design_degree) for n in inputs) > MAX_MONOMIALS:
-            raise s["design_degree"].bad(
-                f"a degree whose design has at most {MAX_MONOMIALS} columns"
-            )
-        est.design_ = gated_design(actions, est.units_, est.ancestors_, identified, design_degree)
-        est.degree_ = s["degree"].integer(1, design_degree)
-        keep = int(np.sum(est.design_.degrees <= est.degree_))
-        est.coef_ = s["coef"].array((keep,))
-        est.intercept_ = s["intercept"].number()
-        est.alpha_ = s["alpha"].number(positive=True)
-        est.x_mean_ = s["x_mean"].array((K,))
-        est.x_scale_ = s["x_scale"].array((K,), positive=True)
-        est.structure_tests_ = None
-        return est
+        return read_structured_state(cls, f, actions)
 
     def graph(self) -> pd.DataFrame:
         """The ancestor relation used, one row per (ancestor, action) edge of the closure."""
         rows = [(a, b) for b, ancs in self.ancestors_.items() for a in ancs]
         return pd.DataFrame(rows, columns=["ancestor", "action"])
-
-
-def gated_design(
-    actions: Sequence[str],
-    units: Sequence[Sequence[str]],
-    ancestors: Mapping[str, Sequence[str]],
-    identified: Sequence[bool],
-    degree: int,
-) -> GatedDesign:
-    """The design of units (blocks or actions) with their ancestors, by column index."""
-    index = {a: j for j, a in enumerate(actions)}
-    columns = tuple(tuple(index[a] for a in unit) for unit in units)
-    outside = tuple(
-        tuple(sorted({index[x] for a in unit for x in ancestors[a]} - set(columns[u])))
-        for u, unit in enumerate(units)
-    )
-    return GatedDesign(columns, outside, tuple(identified), degree)

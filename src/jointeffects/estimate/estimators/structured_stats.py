@@ -12,7 +12,7 @@ A row's CV fold depends only on the seed, its regime and its position in the reg
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -275,3 +275,20 @@ def check_two_passes(readers: dict[Regime, SourceReader], learned: bool) -> None
             "RegimeChunks(callable) with a callable that returns a fresh iterator of the "
             "chunks on every call, or a dask DataFrame"
         )
+
+
+def gated_design(
+    actions: Sequence[str],
+    units: Sequence[Sequence[str]],
+    ancestors: Mapping[str, Sequence[str]],
+    identified: Sequence[bool],
+    degree: int,
+) -> GatedDesign:
+    """The design of units (blocks or actions) with their ancestors, by column index."""
+    index = {a: j for j, a in enumerate(actions)}
+    columns = tuple(tuple(index[a] for a in unit) for unit in units)
+    outside = tuple(
+        tuple(sorted({index[x] for a in unit for x in ancestors[a]} - set(columns[u])))
+        for u, unit in enumerate(units)
+    )
+    return GatedDesign(columns, outside, tuple(identified), degree)

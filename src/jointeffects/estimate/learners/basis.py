@@ -88,6 +88,12 @@ class GatedDesign:
                 columns.append(Column(u, False, tuple(sorted(p.items()))))
         self.columns = tuple(columns)
         self.degrees = np.array([c.degree for c in columns])
+        self.interventional = np.array([c.interventional for c in columns], dtype=bool)
+
+    def keep(self, phi_degree: int, psi_degree: int) -> np.ndarray:
+        """Mask of the columns of a model with φ parts up to ``phi_degree`` and ψ parts up
+        to ``psi_degree``."""
+        return np.where(self.interventional, self.degrees <= phi_degree, self.degrees <= psi_degree)
 
     @property
     def n_columns(self) -> int:

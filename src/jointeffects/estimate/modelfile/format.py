@@ -1,4 +1,4 @@
-"""Model files: fitted estimators as schema-versioned JSON (``jointeffects.model/6``), never pickle.
+"""Model files: fitted estimators as schema-versioned JSON (``jointeffects.model/7``), never pickle.
 
 A file holds the action names, the outcome, the regimes with their row counts, the
 estimator's kind and hyper-parameters, every learner's coefficients and input scaling (all a
@@ -66,7 +66,7 @@ __all__ = [
 #: spread only, mixed effects from formats 3 to 5 carry no misfit flag); older files are
 #: refused with a request to refit.
 READABLE = tuple(KEYS_BY_FORMAT)
-FORMAT = READABLE[-1]  # "jointeffects.model/6"
+FORMAT = READABLE[-1]  # "jointeffects.model/7"
 
 #: Largest model file read: parsing JSON takes several times its size in memory.
 MAX_FILE_BYTES = 2**30

@@ -131,7 +131,8 @@ def sandwich_intervals(
         Add a bias term, the largest change of the prediction with the degree one higher
         or the penalty one grid step lower, and flag every interval when the residual
         specification test rejects. False: the plain sandwich
-        (valid when the model is right, e.g. a linear SCM with its ``dag``, ``degrees=(1,)``).
+        (valid when the model is right, e.g. a linear SCM with its ``dag``, ``degrees=(1,)`` and
+        ``psi_degrees=(1,)``).
     spec_level : float, default=0.05
         Level of the specification test.
 

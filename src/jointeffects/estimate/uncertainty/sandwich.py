@@ -94,7 +94,7 @@ def sandwich_from_moments(bread: np.ndarray, meat: np.ndarray, alpha: float) -> 
     """A⁻¹ M A⁻¹ · n/(n − p) with A = bread + the StructuredEstimator's ridge penalty."""
     n = bread[0, 0]
     # StructuredEstimator's penalty: alpha·n on coefficients standardised by the columns'
-    # centred root sums of squares (structured_ridge._solve_path); dead columns are dropped.
+    # centred root sums of squares (gram_ridge.solve_path); dead columns are dropped.
     centred = np.diag(bread)[1:] - bread[0, 1:] ** 2 / n
     live = np.concatenate([[True], centred > 1e-12 * max(1.0, centred.max())])
     penalty = np.concatenate([[0.0], alpha * n * centred])
