@@ -22,7 +22,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def stamp() -> dict[str, Any]:
-    """The command line, git commit (with a ``+dirty`` mark), UTC date and machine."""
+    """The command line, git commit (with a ``+dirty`` mark and the files not committed), UTC
+    date and machine."""
     root = Path(__file__).resolve().parents[1]
 
     def git(*args: str) -> str:
@@ -35,11 +36,13 @@ def stamp() -> dict[str, Any]:
         return out.stdout.strip()
 
     commit = git("rev-parse", "HEAD") or "unknown"
-    if git("status", "--porcelain", "--untracked-files=no"):
+    dirty = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    if dirty:
         commit += "+dirty"
     return {
         "command": shlex.join(["python", *sys.argv]),
         "commit": commit,
+        "uncommitted": dirty,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
