@@ -126,8 +126,16 @@ def test_dask_input_needs_a_learner_that_streams(scm):
         r"learner LinearRegression cannot fit from per-partition statistics.*\.compute\(\)",
     ):
         JointEffectEstimator(learner=LinearRegression()).fit(lazy)
-    with pytest.raises(DataError, match=r"but StructuredEstimator cannot fit from per-partition"):
-        StructuredEstimator().fit(lazy)
+    # the KS structure test needs whole samples; the default ("auto") streams with "binned"
+    with pytest.raises(
+        DataError,
+        match=r"but StructuredEstimator cannot fit from per-partition statistics; pass "
+        r"structure_test='binned'",
+    ):
+        StructuredEstimator(structure_test="ks").fit(lazy)
+    assert not StructuredEstimator(structure_test="ks").capabilities().streams
+    assert StructuredEstimator(structure_test="ks", dag={}).capabilities().streams
+    assert StructuredEstimator().capabilities().streams
 
 
 def test_every_chunk_is_validated(scm):

@@ -15,6 +15,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -129,11 +130,12 @@ class TrainingData:
         return {regime: self._held[regime].iloc[: n_train(n)] for regime, n in wanted.items()}
 
     def streams(self, wanted: dict[Regime, int]) -> dict[Regime, Any]:
-        """``{regime: RegimeChunks}``: the same rows as :meth:`frames`, generated as read."""
+        """``{regime: RegimeChunks}``: the same rows as :meth:`frames`, generated as read
+        (again on every pass, for estimators that read a regime twice)."""
         from jointeffects.estimate.regimes import RegimeChunks
 
         return {
-            regime: RegimeChunks(self._chunks(regime, n_train(n)), n_train(n))
+            regime: RegimeChunks(partial(self._chunks, regime, n_train(n)), n_train(n))
             for regime, n in wanted.items()
         }
 

@@ -148,13 +148,36 @@ def discover_ancestors(
                     "pvalue": min(1.0, 2 * min(p_dep, p_ks)),
                 }
             )
+    return decide_ancestors(rows, data.actions, level)
+
+
+def decide_ancestors(
+    rows: list[dict[str, object]], actions: tuple[str, ...], level: float
+) -> tuple[dict[str, tuple[str, ...]], pd.DataFrame]:
+    """Benjamini–Hochberg at ``level`` over the (experiment, action) tests, and the ancestor
+    sets their rejections give.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One per test: ``experiment`` (label), ``block`` (tuple of actions), ``action``,
+        ``p_dependence``, ``p_two_sample`` and their combined ``pvalue``.
+    actions : tuple of str
+    level : float
+        False-discovery rate.
+
+    Returns
+    -------
+    ancestors, tests
+        As :func:`discover_ancestors` returns them.
+    """
     columns = ["experiment", "block", "action", "p_dependence", "p_two_sample", "pvalue"]
     tests = pd.DataFrame(rows, columns=columns)
-    found: dict[str, set[str]] = {a: set() for a in data.actions}
+    found: dict[str, set[str]] = {a: set() for a in actions}
     tests["qvalue"] = stats.false_discovery_control(tests["pvalue"]) if len(tests) else []
     tests["descendant"] = tests["qvalue"] <= level
     for row in tests.itertuples():
         if row.descendant:
-            found[str(row.action)] |= set(row.block)
-    ancestors = {a: tuple(x for x in data.actions if x in found[a]) for a in data.actions}
+            found[str(row.action)] |= set(row.block)  # type: ignore[arg-type]
+    ancestors = {a: tuple(x for x in actions if x in found[a]) for a in actions}
     return ancestors, tests.drop(columns="block")

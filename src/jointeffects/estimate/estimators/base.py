@@ -92,9 +92,11 @@ class RegimeEstimator(BaseEstimator):
             A regime too large to hold may be given as a stream of DataFrame chunks (a list
             or iterator of them, or :class:`~jointeffects.estimate.regimes.RegimeChunks` with
             the total row count) or as a dask DataFrame (e.g. ``dd.read_parquet``). When
-            :meth:`can_stream` (the default learner), chunks are read once and dask
-            partitions are reduced to statistics where they live, so no regime's rows are
-            held; otherwise chunks are concatenated in memory and dask input is refused.
+            :meth:`can_stream` (the default learner), chunks are read (once; twice by
+            :class:`~jointeffects.StructuredEstimator`, which then needs re-readable chunks)
+            and dask partitions are reduced to statistics where they live, so no regime's
+            rows are held; otherwise chunks are concatenated in memory and dask input is
+            refused.
             Every chunk or partition is validated as it is read.
             In-memory regimes whose actions reach outside the observational support
             (Assumption 1) raise a :class:`~jointeffects.errors.SupportWarning`; a
@@ -125,7 +127,7 @@ class RegimeEstimator(BaseEstimator):
             who, learner = type(self).__name__, getattr(self, "learner", None)
             if not learner_streams(learner):
                 who += f" with learner {type(learner).__name__}"
-            data = streams.to_regime_data(who)
+            data = streams.to_regime_data(who, self._stream_remedy())
         elif isinstance(datasets, RegimeData):
             data = datasets
         else:
@@ -139,11 +141,17 @@ class RegimeEstimator(BaseEstimator):
     def can_stream(self) -> bool:
         """Whether :meth:`fit` reads streamed and dask regimes without holding their rows.
 
-        True when the estimator fits from per-fold statistics (the paper's estimator and the
-        baselines) and its learner can merge them (the default ``PolynomialRidgeCV``).
+        True when the estimator fits from per-fold statistics (the paper's estimator, the
+        baselines and the structure-aware estimator) and its learner, if it has one, can merge
+        them (the default ``PolynomialRidgeCV``).
         """
         own = type(self)._fit_streams is not RegimeEstimator._fit_streams
         return own and learner_streams(getattr(self, "learner", None))
+
+    def _stream_remedy(self) -> str | None:
+        """What makes :meth:`can_stream` true, for the error on dask input (None: the
+        default, a learner that streams)."""
+        return None
 
     def capabilities(self) -> Capabilities:
         """What this estimator can do; generic code asks this instead of checking classes."""

@@ -13,7 +13,6 @@ terms; using the structure lowers the variance.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,22 +27,32 @@ from jointeffects.estimate.estimators.ancestors import (
     given_ancestors,
 )
 from jointeffects.estimate.estimators.base import RegimeEstimator
+from jointeffects.estimate.estimators.binned import discover_binned, summarise
 from jointeffects.estimate.estimators.blocks import (
     blocks_for_query,
+    check_regime,
     experiment_blocks,
     require_regime,
 )
-from jointeffects.estimate.estimators.state import lists, read_regime, read_regimes
-from jointeffects.estimate.learners.basis import GatedDesign
+from jointeffects.estimate.estimators.structured_state import (
+    read_structured_state,
+    structured_state,
+)
+from jointeffects.estimate.estimators.structured_stats import (
+    FoldGram,
+    SourceReader,
+    action_moments,
+    check_two_passes,
+    compute,
+    fold_entropy,
+    gated_design,
+    gates,
+    measure,
+    regime_key,
+)
 from jointeffects.estimate.learners.gram_ridge import ridge, select
-from jointeffects.estimate.learners.state import MAX_DEGREE, MAX_MONOMIALS, floats
-from jointeffects.estimate.regimes import Regime, RegimeData, row_chunks
+from jointeffects.estimate.regimes import Regime, RegimeData, RegimeStreams
 from jointeffects.jsonfield import Field
-
-#: Keys of the fitted model in a model file (files before format 7 lack "psi_degree").
-_STATE_KEYS = ("blocks", "units", "ancestors", "identified", "design_degree", "x_mean",
-               "x_scale", "degree", "alpha", "coef", "intercept", "psi_degree")  # fmt: skip
-_PARAM_KEYS = ("degrees", "alphas", "cv", "level", "random_state", "psi_degrees")
 
 #: Largest design (columns) the ψ degree candidates may make; higher candidates are dropped.
 MAX_COLUMNS = 1500
@@ -68,11 +77,13 @@ class StructuredEstimator(RegimeEstimator):
         ``alpha · n_train``, so the grid keeps its meaning at every sample size; it reaches
         10^-14 so that CV can drop the penalty.
     cv : int, default=3
-        Folds for choosing degree and alpha (rows assigned at random within each regime).
+        Folds for choosing degree and alpha. Rows are assigned at random within each regime,
+        in blocks of consecutive rows, from ``random_state``, the regime and the row's
+        position in it, so held, chunked and dask input give the same folds.
     dag : mapping, optional
         ``{action: [parent actions]}``. If None (and no ``ancestors``) the ancestor sets are
-        learned from the experiments (see ``structure``), which needs an experiment for every
-        action.
+        learned from the experiments (see ``structure_test``), which needs an experiment for
+        every action.
     ancestors : mapping, optional
         ``{action: [ancestor actions]}``, used as given, e.g. the ``ancestors_`` another fit
         learned (the sandwich's partners reuse them so). Not with ``dag``.
@@ -80,6 +91,13 @@ class StructuredEstimator(RegimeEstimator):
         False-discovery rate of the two-sample tests that learn the ancestor sets.
     random_state : int, optional
         Seeds the fold assignment.
+    structure_test : {"auto", "ks", "binned"}, default="auto"
+        The two-sample test that, with a dependence test within each experiment, learns the
+        ancestor sets: ``"ks"``, Kolmogorov–Smirnov on whole samples
+        (:func:`~jointeffects.estimate.estimators.ancestors.discover_ancestors`);
+        ``"binned"``, chi-square on bins at observational quantiles, from counts
+        (:mod:`~jointeffects.estimate.estimators.binned`); ``"auto"``, KS for held data and
+        binned for streamed or dask data. With ``"ks"`` streamed data is read into memory.
 
     Attributes
     ----------
@@ -91,6 +109,17 @@ class StructuredEstimator(RegimeEstimator):
     degree_, psi_degree_, alpha_ : chosen hyper-parameters.
     cv_mse_ : DataFrame
         Cross-validated mean squared error per (degree, psi_degree, alpha).
+
+    Notes
+    -----
+    Streamed regimes (chunk streams, dask DataFrames) are read in two passes and never held:
+    first the observational moments that standardise the actions (and, when the ancestor
+    sets are learned, the counts and co-moments of the structure tests of every regime,
+    binned at quantiles of the first observational rows), then the per-fold Gram matrices.
+    Dask partitions are reduced where they live. A regime read twice must be re-readable: a
+    list of chunks, a :class:`~jointeffects.estimate.regimes.RegimeChunks` made from a
+    callable, or a dask DataFrame; a one-shot iterator raises a ``DataError`` (with ``dag``
+    or ``ancestors`` given, only the observational regime is read twice).
     """
 
     _sandwich = True
@@ -107,6 +136,7 @@ class StructuredEstimator(RegimeEstimator):
         random_state: int | None = None,
         ancestors: Mapping[str, Any] | None = None,
         psi_degrees: Sequence[int] | None = (1, 2, 3, 4, 5),
+        structure_test: str = "auto",
     ) -> None:
         self.degrees = degrees
         self.psi_degrees = psi_degrees
@@ -116,58 +146,112 @@ class StructuredEstimator(RegimeEstimator):
         self.ancestors = ancestors
         self.level = level
         self.random_state = random_state
+        self.structure_test = structure_test
 
     # -- fitting ------------------------------------------------------------------------------
 
+    def can_stream(self) -> bool:
+        """Whether :meth:`fit` reads streamed and dask regimes without holding their rows:
+        True unless the ancestor sets are to be learned with ``structure_test="ks"``."""
+        learned = self.dag is None and self.ancestors is None
+        return super().can_stream() and not (learned and self.structure_test == "ks")
+
+    def _stream_remedy(self) -> str:
+        return "pass structure_test='binned' (or 'auto'), dag= or ancestors="
+
     def _fit_regimes(self, data: RegimeData) -> None:
         require_regime(data, (), type(self).__name__)
-        self.blocks_ = experiment_blocks(data)
+        self._fit_pooled(RegimeStreams.from_data(data), data)
+
+    def _fit_streams(self, streams: RegimeStreams) -> None:
+        check_regime(streams, (), type(self).__name__)
+        self._fit_pooled(streams, None)
+
+    def _fit_pooled(self, streams: RegimeStreams, data: RegimeData | None) -> None:
+        """The fit from sums over the rows of ``streams``; ``data``, the same rows held, is
+        needed only by the KS structure test."""
+        actions = streams.actions
+        self.blocks_ = experiment_blocks(streams)
         covered = {a for b in self.blocks_ for a in b}
-        self.units_ = (*self.blocks_, *((a,) for a in data.actions if a not in covered))
+        self.units_ = (*self.blocks_, *((a,) for a in actions if a not in covered))
         if self.dag is not None and self.ancestors is not None:
             raise DataError("pass dag= or ancestors=, not both")
+        test = self._structure_test(streamed=data is None)
+        learned = self.dag is None and self.ancestors is None
+        if learned and covered != set(actions):
+            raise DataError(
+                f"learning the ancestor sets needs an experiment on every action; none on "
+                f"{[a for a in actions if a not in covered]}: pass dag= instead"
+            )
+        degrees, psi = self._candidate_degrees()
+        if self.cv < 2:
+            raise DataError(f"cv must be at least 2, got {self.cv}")
+        readers = {r: SourceReader(s) for r, s in streams.regimes.items()}
+        check_two_passes(readers, learned and test == "binned")
+        measure(readers.values())
+        self.structure_tests_ = None
         if self.ancestors is not None:
-            self.ancestors_ = given_ancestors(self.ancestors, data.actions)
-            self.structure_tests_ = None
+            self.ancestors_ = given_ancestors(self.ancestors, actions)
         elif self.dag is not None:
-            self.ancestors_ = ancestors_from_dag(self.dag, data.actions)
-            self.structure_tests_ = None
-        else:
-            if covered != set(data.actions):
-                raise DataError(
-                    f"learning the ancestor sets needs an experiment on every action; none on "
-                    f"{[a for a in data.actions if a not in covered]}: pass dag= instead"
-                )
+            self.ancestors_ = ancestors_from_dag(self.dag, actions)
+        elif test == "ks":
+            assert data is not None
             self.ancestors_, self.structure_tests_ = discover_ancestors(
                 data, self.blocks_, level=self.level
             )
-        identified = tuple(unit in self.blocks_ for unit in self.units_)
-        pairs = self._degree_pairs(data.actions, identified)
-        self.design_ = gated_design(
-            data.actions, self.units_, self.ancestors_, identified, max(max(p) for p in pairs)
-        )
+        if test == "binned" and learned:
+            summaries = summarise(readers, actions)
+            moments = summaries[()].moments
+            self.ancestors_, self.structure_tests_ = discover_binned(
+                summaries, self.blocks_, actions, self.level
+            )
+        else:
+            moments = readers[()].reduce(action_moments)
+            moments = compute({(): moments})[()]
+        assert moments is not None
         # Polynomials of standardised actions: same span, better conditioned Gram matrices.
-        X_obs = data.regimes[()][0]
-        self.x_mean_, self.x_scale_ = X_obs.mean(axis=0), X_obs.std(axis=0)
+        self.x_mean_, self.x_scale_ = moments.mean, moments.std()
         self.x_scale_[self.x_scale_ == 0] = 1.0
-        stats = self._fold_statistics(data)
+        identified = tuple(unit in self.blocks_ for unit in self.units_)
+        pairs = self._degree_pairs(actions, identified, degrees, psi)
+        top = max(max(p) for p in pairs)
+        self.design_ = gated_design(actions, self.units_, self.ancestors_, identified, top)
+        stats = self._fold_statistics(readers)
         alphas = np.logspace(-14, 0, 15) if self.alphas is None else np.asarray(self.alphas)
         self.cv_mse_, self.degree_, self.psi_degree_, self.alpha_ = select(
             stats, self.design_, pairs, alphas
         )
         self.coef_, self.intercept_ = ridge(stats.sum(axis=0), self._keep(), self.alpha_)
 
-    def _degree_pairs(
-        self, actions: tuple[str, ...], identified: tuple[bool, ...]
-    ) -> list[tuple[int, int]]:
-        """Candidate (φ degree, ψ degree) pairs, ψ candidates capped by the design's size."""
+    def _structure_test(self, streamed: bool) -> str:
+        if self.structure_test not in ("auto", "ks", "binned"):
+            raise DataError(
+                f"structure_test must be 'auto', 'ks' or 'binned', got {self.structure_test!r}"
+            )
+        if self.structure_test == "auto":
+            return "binned" if streamed else "ks"
+        return str(self.structure_test)
+
+    def _candidate_degrees(self) -> tuple[list[int], list[int]]:
+        """The candidate φ and ψ degrees, checked (before any row is read)."""
         degrees = sorted({int(d) for d in self.degrees})
         psi = degrees if self.psi_degrees is None else sorted({int(d) for d in self.psi_degrees})
-        if not degrees or degrees[0] < 1 or psi[0] < 1:
+        if not degrees or degrees[0] < 1 or not psi or psi[0] < 1:
             raise DataError(
                 f"degrees and psi_degrees must be positive integers, got {list(self.degrees)} "
                 f"and {self.psi_degrees}"
             )
+        return degrees, psi
+
+    def _degree_pairs(
+        self,
+        actions: tuple[str, ...],
+        identified: tuple[bool, ...],
+        degrees: list[int],
+        psi: list[int],
+    ) -> list[tuple[int, int]]:
+        """Candidate (φ degree, ψ degree) pairs, ψ candidates capped by the design's size."""
+        psi = list(psi)
         while len(psi) > 1 and max(psi[-1], degrees[-1]) > degrees[-1]:
             size = gated_design(actions, self.units_, self.ancestors_, identified, psi[-1])
             if size.n_columns <= MAX_COLUMNS:
@@ -182,34 +266,33 @@ class StructuredEstimator(RegimeEstimator):
         return self.design_.keep(self.degree_, self.psi_degree_)
 
     def _indicators(self, regime: Regime, n: int) -> np.ndarray:
-        R = np.zeros((n, len(self.units_)))
-        for u, unit in enumerate(self.units_):
-            if set(unit) <= set(regime):
-                R[:, u] = 1.0
-        return R
+        return np.tile(gates(self.units_, regime), (n, 1))
 
     def _expand(self, X: np.ndarray, regime: Regime) -> np.ndarray:
         Xs = (X - self.x_mean_) / self.x_scale_
         return self.design_.matrix(Xs, self._indicators(regime, len(X)))
 
-    def _fold_statistics(self, data: RegimeData) -> np.ndarray:
+    def _fold_statistics(self, readers: dict[Regime, SourceReader]) -> np.ndarray:
         """Per fold, the Gram matrix of [1, Z, y] summed over rows: shape (cv, p+2, p+2)."""
-        if self.cv < 2:
-            raise DataError(f"cv must be at least 2, got {self.cv}")
-        rng = np.random.default_rng(self.random_state)
-        p = self.design_.n_columns
-        stats = np.zeros((self.cv, p + 2, p + 2))
-        for regime, (X, y) in data.regimes.items():
-            if len(y) < 2 * self.cv:
-                raise DataError(f"regime {regime} has {len(y)} rows; need at least {2 * self.cv}")
-            folds = rng.permutation(np.arange(len(y)) % self.cv)
-            for part in row_chunks(len(y)):
-                Z = self._expand(X[part], regime)
-                W = np.column_stack([np.ones(len(Z)), Z, y[part]])
-                for f in range(self.cv):
-                    Wf = W[folds[part] == f]
-                    stats[f] += Wf.T @ Wf
-        return stats
+        entropy = fold_entropy(self.random_state)
+        tasks = {
+            regime: FoldGram(
+                self.design_,
+                self.x_mean_,
+                self.x_scale_,
+                gates(self.units_, regime),
+                int(self.cv),
+                entropy,
+                regime_key(regime, self.actions_),
+            )
+            for regime in readers
+        }
+        stats = compute({r: reader.reduce(tasks[r]) for r, reader in readers.items()})
+        for regime, S in stats.items():
+            rows = int(round(S[:, 0, 0].sum()))
+            if rows < 2 * self.cv:
+                raise DataError(f"regime {regime} has {rows} rows; need at least {2 * self.cv}")
+        return np.sum(list(stats.values()), axis=0)
 
     # -- prediction ---------------------------------------------------------------------------
 
@@ -274,100 +357,13 @@ class StructuredEstimator(RegimeEstimator):
         ]
 
     def _model_state(self) -> dict[str, Any]:
-        return {
-            "params": {
-                "degrees": [int(d) for d in self.degrees],
-                "alphas": None if self.alphas is None else floats(np.ravel(self.alphas)),
-                "cv": int(self.cv),
-                "level": float(self.level),
-                "random_state": self.random_state,
-                "psi_degrees": None
-                if self.psi_degrees is None
-                else [int(d) for d in self.psi_degrees],
-            },
-            "structured": {
-                "blocks": lists(self.blocks_),
-                "units": lists(self.units_),
-                "ancestors": {a: list(v) for a, v in self.ancestors_.items()},
-                "identified": [unit in self.blocks_ for unit in self.units_],
-                "design_degree": int(self.design_.degree),
-                "x_mean": floats(self.x_mean_),
-                "x_scale": floats(self.x_scale_),
-                "degree": int(self.degree_),
-                "alpha": float(self.alpha_),
-                "coef": floats(self.coef_),
-                "intercept": float(self.intercept_),
-                "psi_degree": int(self.psi_degree_),
-            },
-        }
+        return structured_state(self)
 
     @classmethod
     def _from_model_state(cls, f: Field, actions: list[str]) -> StructuredEstimator:
-        p = f["params"]
-        p.obj(_PARAM_KEYS if "psi_degrees" in p.value else _PARAM_KEYS[:-1])
-        alphas = p["alphas"]
-        psi = p["psi_degrees"].value if "psi_degrees" in p.value else None
-        est = cls(
-            degrees=tuple(d.integer(1, MAX_DEGREE) for d in p["degrees"].items()),
-            alphas=None
-            if alphas.value is None
-            else alphas.array((len(alphas.items()),), positive=True).tolist(),
-            cv=p["cv"].integer(2),
-            level=p["level"].number(),
-            random_state=p["random_state"].optional_int(),
-            psi_degrees=None
-            if psi is None
-            else tuple(d.integer(1, MAX_DEGREE) for d in p["psi_degrees"].items()),
-        )
-        s = f["structured"]
-        s.obj(_STATE_KEYS if "psi_degree" in s.value else _STATE_KEYS[:-1])
-        K = len(actions)
-        est.blocks_ = read_regimes(s["blocks"], actions)
-        est.units_ = read_regimes(s["units"], actions)
-        anc = s["ancestors"].obj(tuple(actions))
-        est.ancestors_ = {a: read_regime(anc[a], actions) for a in actions}
-        identified = tuple(bool(x.value) for x in s["identified"].items())
-        units = sorted(a for u in est.units_ for a in u)
-        if len(identified) != len(est.units_) or units != sorted(actions):
-            raise s["units"].bad("a partition of the actions matching 'identified'")
-        design_degree = s["design_degree"].integer(1, MAX_DEGREE)
-        # bound the design's columns before building it
-        inputs = [len(set(u).union(*(est.ancestors_[a] for a in u))) for u in est.units_]
-        if 2 * sum(math.comb(n + design_degree, design_degree) for n in inputs) > MAX_MONOMIALS:
-            raise s["design_degree"].bad(
-                f"a degree whose design has at most {MAX_MONOMIALS} columns"
-            )
-        est.design_ = gated_design(actions, est.units_, est.ancestors_, identified, design_degree)
-        est.degree_ = s["degree"].integer(1, design_degree)
-        est.psi_degree_ = (
-            s["psi_degree"].integer(1, design_degree) if "psi_degree" in s.value else est.degree_
-        )
-        est.coef_ = s["coef"].array((int(np.sum(est._keep())),))
-        est.intercept_ = s["intercept"].number()
-        est.alpha_ = s["alpha"].number(positive=True)
-        est.x_mean_ = s["x_mean"].array((K,))
-        est.x_scale_ = s["x_scale"].array((K,), positive=True)
-        est.structure_tests_ = None
-        return est
+        return read_structured_state(cls, f, actions)
 
     def graph(self) -> pd.DataFrame:
         """The ancestor relation used, one row per (ancestor, action) edge of the closure."""
         rows = [(a, b) for b, ancs in self.ancestors_.items() for a in ancs]
         return pd.DataFrame(rows, columns=["ancestor", "action"])
-
-
-def gated_design(
-    actions: Sequence[str],
-    units: Sequence[Sequence[str]],
-    ancestors: Mapping[str, Sequence[str]],
-    identified: Sequence[bool],
-    degree: int,
-) -> GatedDesign:
-    """The design of units (blocks or actions) with their ancestors, by column index."""
-    index = {a: j for j, a in enumerate(actions)}
-    columns = tuple(tuple(index[a] for a in unit) for unit in units)
-    outside = tuple(
-        tuple(sorted({index[x] for a in unit for x in ancestors[a]} - set(columns[u])))
-        for u, unit in enumerate(units)
-    )
-    return GatedDesign(columns, outside, tuple(identified), degree)

@@ -12,6 +12,10 @@ import pandas as pd
 
 from jointeffects.estimate.learners.basis import GatedDesign
 
+#: CV errors within this relative distance of the smallest count as ties, so that rounding
+#: in the sums (rows cut into other chunks or partitions) cannot change the choice.
+TIE = 1e-9
+
 
 def moments(
     S: np.ndarray, keep: np.ndarray
@@ -81,7 +85,8 @@ def select(
     table : DataFrame
         Held-out mean squared error per ``degree`` (φ), ``psi_degree`` and ``alpha``.
     degree, psi_degree, alpha
-        The best candidate (the first one on ties).
+        The best candidate; ties (within :data:`TIE`) go to the lowest degree, then the
+        lowest ψ degree, then the largest alpha.
     """
     total = stats.sum(axis=0)
     records = []
@@ -101,5 +106,8 @@ def select(
                 }
             )
     table = pd.DataFrame(records)
-    best = table.loc[table["mse"].idxmin()]
+    least = table["mse"].min()
+    ties = table[table["mse"] <= least + TIE * abs(least)]
+    order = ["degree", "psi_degree", "alpha"]
+    best = ties.sort_values(order, ascending=[True, True, False]).iloc[0]
     return table, int(best["degree"]), int(best["psi_degree"]), float(best["alpha"])

@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -42,8 +42,12 @@ class RegimeChunks:
 
     Parameters
     ----------
-    chunks : iterable of DataFrame
-        Each holds every action column and the outcome; read once, in order.
+    chunks : iterable of DataFrame, or callable
+        Each holds every action column and the outcome, read in order. An iterator can be
+        read once; a list, or a zero-argument callable returning a fresh iterable of the same
+        chunks on every call (e.g. ``lambda: (b.to_pandas() for b in
+        pyarrow.parquet.ParquetFile(path).iter_batches())``), can be read again by fits that
+        need two passes (:class:`~jointeffects.StructuredEstimator`).
     n_rows : int, optional
         Total rows of the stream. Given, the learner's CV folds are the contiguous
         ``KFold`` blocks of the in-memory fit, so the result equals the fit on the
@@ -51,8 +55,22 @@ class RegimeChunks:
         penalty may then differ from the in-memory fit's).
     """
 
-    chunks: Iterable[pd.DataFrame]
+    chunks: Iterable[pd.DataFrame] | Callable[[], Iterable[pd.DataFrame]]
     n_rows: int | None = None
+
+    def __post_init__(self) -> None:
+        if callable(self.chunks) and not isinstance(self.chunks, Iterable):
+            object.__setattr__(self, "chunks", _Reread(self.chunks))
+
+
+class _Reread:
+    """An iterable that calls ``factory()`` for each iteration, so it can be read again."""
+
+    def __init__(self, factory: Callable[[], Iterable[pd.DataFrame]]) -> None:
+        self.factory = factory
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return iter(self.factory())
 
 
 def is_dask(value: Any) -> bool:
@@ -116,6 +134,14 @@ class RegimeSource:
         self._arrays = arrays
         self._chunks = chunks
 
+    @property
+    def rereadable(self) -> bool:
+        """Whether :meth:`chunks` can be called again (held rows, a list of chunks, a
+        re-readable :class:`RegimeChunks`, a dask frame), not a one-shot iterator."""
+        if self.frame is not None or self._arrays is not None:
+            return True
+        return self._chunks is not None and not isinstance(self._chunks, Iterator)
+
     def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield the rows as validated ``(X, y)`` float arrays; an iterator can be read once."""
         if self.frame is not None:  # pragma: no cover - callers route dask input elsewhere
@@ -129,7 +155,7 @@ class RegimeSource:
                 f"the chunk stream of {self.label} was already read; pass a new iterator"
             )
         chunks = self._chunks
-        if iter(chunks) is chunks:  # a one-shot iterator
+        if isinstance(chunks, Iterator):  # a one-shot iterator
             self._chunks = None
         rows = 0
         for i, chunk in enumerate(chunks):
@@ -165,13 +191,16 @@ class RegimeSource:
             _validate_partition, actions=self.actions, outcome=self.outcome, label=self.label
         )
 
-    def to_arrays(self, who: str) -> tuple[np.ndarray, np.ndarray]:
-        """All rows in memory, for a learner that cannot stream (chunks are concatenated)."""
+    def to_arrays(
+        self, who: str, remedy: str = "use the default learner (PolynomialRidgeCV)"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """All rows in memory, for a fit that cannot stream (chunks are concatenated); dask
+        input is refused with a message naming ``who`` and the ``remedy``."""
         if self.frame is not None:
             raise DataError(
                 f"the data of {self.label} is a dask DataFrame, but {who} cannot fit from "
-                "per-partition statistics; use the default learner (PolynomialRidgeCV), or "
-                "call .compute() on the frame if it fits in memory"
+                f"per-partition statistics; {remedy}, or call .compute() on the frame if it "
+                "fits in memory"
             )
         parts = list(self.chunks())
         X = np.concatenate([X for X, _ in parts]) if parts else np.empty((0, len(self.actions)))
@@ -199,9 +228,11 @@ class RegimeStreams:
         }
         return cls(data.actions, data.outcome, regimes)
 
-    def to_regime_data(self, who: str) -> RegimeData:
-        """Read every regime into memory (chunks concatenated; dask input refused)."""
-        regimes = {r: s.to_arrays(who) for r, s in self.regimes.items()}
+    def to_regime_data(self, who: str, remedy: str | None = None) -> RegimeData:
+        """Read every regime into memory (chunks concatenated; dask input refused, see
+        :meth:`RegimeSource.to_arrays`)."""
+        more = {} if remedy is None else {"remedy": remedy}
+        regimes = {r: s.to_arrays(who, **more) for r, s in self.regimes.items()}
         return RegimeData(self.actions, self.outcome, regimes)
 
     def rows(self) -> dict[Regime, int]:
@@ -286,9 +317,8 @@ def as_regime_streams(datasets: Any, outcome: str = "Y") -> RegimeStreams:
             _check_columns(value, action_names, outcome, where)
             source = RegimeSource(regime, action_names, outcome, frame=value)
         elif isinstance(value, RegimeChunks):
-            source = RegimeSource(
-                regime, action_names, outcome, chunks=value.chunks, n_rows=value.n_rows
-            )
+            chunks = cast(Iterable[Any], value.chunks)  # a callable is wrapped on creation
+            source = RegimeSource(regime, action_names, outcome, chunks=chunks, n_rows=value.n_rows)
         else:
             source = RegimeSource(regime, action_names, outcome, chunks=value)
         regimes[regime] = source
