@@ -161,8 +161,7 @@ def allocate_budget(
         for _ in range(bs.ZOOM_ROUNDS):
             wins, steps = bs.windows(funcs, names, a, steps, lo, hi)
             a, lam = bs.lagrange([w[0] for w in wins], [w[1] for w in wins], cost, budget, at_most)
-        every = [(np.r_[x, w[0]], np.r_[v, w[1]]) for x, v, w in zip(xs, vs, wins, strict=True)]
-        bound = bs.dual([e[0] for e in every], [e[1] for e in every], cost, budget, lam)
+        grids = [(np.r_[x, w[0]], np.r_[v, w[1]]) for x, v, w in zip(xs, vs, wins, strict=True)]
     else:
         method = "dynamic-programming"
         best = a
@@ -171,10 +170,13 @@ def allocate_budget(
         a = bs.exchange(funcs, names, cost, lo, hi, a, unit, budget, at_most)
         if bs.total(funcs, best, names) > bs.total(funcs, a, names):
             a = best
-        bound = bs.dual(xs, vs, cost, budget, lam)
+        grids = list(zip(xs, vs, strict=True))
     a = bs.repair(a, cost, lo, hi, budget, at_most)
     values, marginal = bs.values_and_slopes(funcs, names, a, lo, hi, grid)
     value = intercept + float(values.sum())
+    # The plan's own levels join the grids, so that the bound is never below the value.
+    grids = [(np.r_[x, a[k]], np.r_[v, values[k]]) for k, (x, v) in enumerate(grids)]
+    bound = bs.dual([g[0] for g in grids], [g[1] for g in grids], cost, budget, lam)
     # Read λ off the channels strictly inside their bounds (g_k' = λ·cost_k there): the
     # bisection's λ is only known to a chord of the finest grid, and the hull's λ of a
     # dynamic programme is not the plan's.
