@@ -46,7 +46,8 @@ class Plan:
     multiplier : float
         The marginal return per unit cost at the optimum: λ of the budget constraint (0 when
         an ``at_most`` budget does not bind); 1 / value for :func:`maximize_profit`. A free
-        channel strictly inside its bounds has ``marginal[k] / cost_k`` close to it.
+        channel strictly inside its bounds has ``marginal[k] / cost_k`` close to it. NaN
+        for a dynamic programme's plan without any channel strictly inside its bounds.
     marginal : mapping of str to float
         g_k'(a_k), a central finite difference with the coarse grid's step (one-sided at a
         bound).
@@ -240,10 +241,9 @@ def maximize_profit(
             score = value * bs.evaluate(f, x, name) - cost[k] * x
             i = int(np.argmax(score))
             last, best, a[k] = float(score[i]) - best, float(score[i]), x[i]
-            x = np.linspace(
-                max(lo[k], a[k] - 2 * step), min(hi[k], a[k] + 2 * step), bs.ZOOM_POINTS
-            )
-            step = x[1] - x[0]
+            near = (max(lo[k], a[k] - 2 * step), min(hi[k], a[k] + 2 * step))
+            step = (near[1] - near[0]) / (bs.ZOOM_POINTS - 1)
+            x = np.union1d(np.linspace(*near, bs.ZOOM_POINTS), a[k])  # never worse than a[k]
         gain += last
     values, marginal = bs.values_and_slopes(funcs, names, a, lo, hi, grid)
     return Plan(

@@ -25,6 +25,7 @@ _EXCHANGE_ROUNDS = 200
 
 
 def evaluate(f: Curve, x: FloatArray, name: str) -> FloatArray:
+    """``f(x)`` as a float array of x's shape; a DataError naming the channel otherwise."""
     out = np.asarray(f(x), dtype=float)
     if out.shape != x.shape:
         out = np.broadcast_to(out, x.shape) if out.size == 1 else out
@@ -39,6 +40,7 @@ def evaluate(f: Curve, x: FloatArray, name: str) -> FloatArray:
 
 
 def pick(xs: list[FloatArray], vs: list[FloatArray], cost: FloatArray, lam: float) -> list[int]:
+    """Per channel, the grid index that maximises g_k(x) − λ·cost_k·x."""
     return [int(np.argmax(v - lam * c * x)) for x, v, c in zip(xs, vs, cost, strict=True)]
 
 

@@ -130,6 +130,27 @@ def test_true_optimal_plan_beats_the_current_and_random_plans(K, seed):
     assert plan.value >= scm.joint_effect(feasible).max()
 
 
+@pytest.mark.parametrize("degree", [2, 3])
+def test_true_optimal_plan_agrees_with_slsqp_on_five_channels(degree):
+    from scipy.optimize import minimize
+
+    scm = sample_marketing_scm(5, rng=11, degree=degree)
+    current = np.array(list(current_plan(scm).values()))
+    budget = current.sum()
+    plan = true_optimal_plan(scm, budget)
+    result = minimize(
+        lambda x: -scm.joint_effect(x)[0],
+        current,
+        method="SLSQP",
+        bounds=list(support_bounds(scm).values()),
+        constraints=[{"type": "eq", "fun": lambda x: x.sum() - budget}],
+        options={"ftol": 1e-14, "maxiter": 500},
+    )
+    assert result.success
+    assert plan.value >= -result.fun - 1e-12 * abs(plan.value)
+    np.testing.assert_allclose(plan.as_array(), result.x, atol=1e-4 * budget)
+
+
 def test_true_optimal_plan_with_costs_fixed_channels_and_profit():
     scm = sample_marketing_scm(3, rng=5)
     current = current_plan(scm)
