@@ -240,18 +240,17 @@ def true_optimal_plan(
         box = {a: r for a, r in support_bounds(scm).items() if a not in (fixed or {})}
     else:
         box = dict(bounds)
-    if (budget is None) == (value is None):
-        raise SpecError("give a budget, or budget=None with value= for the profit objective")
-    if budget is None:
-        assert value is not None
+    if budget is not None and value is None:
+        return allocate_budget(
+            curves, budget, bounds=box, costs=costs, fixed=fixed, total=total,
+            intercept=intercept, grid=grid,
+        )  # fmt: skip
+    if budget is None and value is not None:
         return maximize_profit(
             curves, value=value, bounds=box, costs=costs, fixed=fixed, intercept=intercept,
             grid=grid,
         )  # fmt: skip
-    return allocate_budget(
-        curves, budget, bounds=box, costs=costs, fixed=fixed, total=total, intercept=intercept,
-        grid=grid,
-    )  # fmt: skip
+    raise SpecError("give a budget, or budget=None with value= for the profit objective")
 
 
 def support_bounds(scm: AdditiveSCM, level: float = 0.98) -> dict[str, tuple[float, float]]:
