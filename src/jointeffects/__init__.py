@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         load_scm,
         marketing_example,
         sample_linear_scm,
+        sample_marketing_scm,
         sample_polynomial_scm,
     )
 
@@ -92,6 +93,7 @@ _LAZY = {
             "load_scm",
             "marketing_example",
             "sample_linear_scm",
+            "sample_marketing_scm",
             "sample_polynomial_scm",
         ),
         "jointeffects.simulate",
@@ -136,6 +138,7 @@ __all__ = [
     "load_scm",
     "marketing_example",
     "sample_linear_scm",
+    "sample_marketing_scm",
     "sample_polynomial_scm",
     "DataError",
     "IdentificationError",
