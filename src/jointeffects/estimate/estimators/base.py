@@ -45,6 +45,9 @@ class Capabilities:
         file stores it whole rather than as learners on the original's regimes.
     model_file : bool
         The fit can be written to a model file (:func:`~jointeffects.save_model`).
+    additive : bool
+        The joint effect is additive by construction, c + Σ_k φ_k(a_k), so decisions over it
+        are separable problems (:func:`~jointeffects.optimize_budget`).
     """
 
     streams: bool = False
@@ -52,6 +55,7 @@ class Capabilities:
     causal: bool = True
     whole_replicates: bool = False
     model_file: bool = False
+    additive: bool = False
 
 
 class RegimeEstimator(BaseEstimator):
@@ -67,6 +71,7 @@ class RegimeEstimator(BaseEstimator):
     _sandwich: ClassVar[bool] = False
     _causal: ClassVar[bool] = True
     _whole_replicates: ClassVar[bool] = False
+    _additive: ClassVar[bool] = False
     #: Keys of the model-file state after the common ones (empty: not saved to model files).
     _model_keys: ClassVar[tuple[str, ...]] = ()
 
@@ -161,6 +166,7 @@ class RegimeEstimator(BaseEstimator):
             causal=self._causal,
             whole_replicates=self._whole_replicates,
             model_file=bool(self._model_keys),
+            additive=self._additive,
         )
 
     def _set_names(self, actions: tuple[str, ...], outcome: str) -> None:

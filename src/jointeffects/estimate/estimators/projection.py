@@ -46,6 +46,8 @@ class AdditiveProjection(RegimeEstimator):
     in the observed actions and are delegated to the wrapped estimator unchanged.
     """
 
+    _additive = True
+
     def __init__(
         self,
         estimator: Any = None,

@@ -123,6 +123,7 @@ class StructuredEstimator(RegimeEstimator):
     """
 
     _sandwich = True
+    _additive = True
     _whole_replicates = True
     _model_keys = ("structured",)
 
