@@ -5,6 +5,7 @@ from __future__ import annotations
 from jointeffects.errors import IntervalWarning
 from jointeffects.estimate.allocation import Allocation, recommend_allocation
 from jointeffects.estimate.curves import response_curves
+from jointeffects.estimate.decisions import BudgetPlan, optimize_budget
 from jointeffects.estimate.diagnostics import Diagnostics, additivity_check, support_diagnostics
 from jointeffects.estimate.estimators.baselines import (
     JointTopline,
@@ -27,6 +28,8 @@ from jointeffects.estimate.uncertainty.intervals import bootstrap_intervals, san
 
 __all__ = [
     "Allocation",
+    "BudgetPlan",
+    "optimize_budget",
     "Diagnostics",
     "GaussianNoiseJointEstimator",
     "IntervalWarning",
