@@ -6,8 +6,8 @@ the exact joint effect ÷ sd of the true effect; mean ± s.e. over SCMs) of
 - paper:        the paper's estimator (one cubic ridge per regime, combined)
 - paper+proj:   the same, projected onto additive functions (AdditiveProjection)
 - structured:   StructuredEstimator with the ancestor sets learned (the library's default)
-- tied:         the same with ψ's degree tied to φ's (``psi_degrees=None``, the earlier
-                configuration)
+- tied:         the earlier configuration: one degree for φ and ψ, candidates 1–3
+                (``degrees=(1, 2, 3), psi_degrees=None``)
 - struct+dag:   StructuredEstimator given the true DAG
 - topline-n:    cubic ridge on n joint-intervention rows
 - topline-Kn:   cubic ridge on (K+1)·n joint rows (the same total rows as the others)
@@ -80,7 +80,7 @@ def run_one(family: str, K: int, n: int, s: int, seed: int, edges: bool) -> dict
         "paper": (JointEffectEstimator(), data),
         "paper+proj": (AdditiveProjection(random_state=0), data),
         "structured": (StructuredEstimator(random_state=0), data),
-        "tied": (StructuredEstimator(psi_degrees=None, random_state=0), data),
+        "tied": (StructuredEstimator(degrees=(1, 2, 3), psi_degrees=None, random_state=0), data),
         "struct+dag": (StructuredEstimator(dag=dag, random_state=0), data),
         "topline-n": (JointTopline(), {scm.actions: joint.iloc[:n]}),
         "topline-Kn": (JointTopline(), {scm.actions: joint}),

@@ -146,7 +146,7 @@ def test_alpha_grid_scales_with_rows():
     rng = np.random.default_rng(5)
     scm = sample_linear_scm(2, rng)
     est = StructuredEstimator(random_state=0).fit(regimes(scm, 1_000, rng))
-    assert set(est.cv_mse_["degree"]) == {1, 2, 3}
+    assert set(est.cv_mse_["degree"]) == {1, 2}
     assert set(est.cv_mse_["psi_degree"]) == {1, 2, 3, 4, 5}
     assert est.alpha_ in set(est.cv_mse_["alpha"])
     chosen = (est.degree_, est.psi_degree_, est.alpha_)

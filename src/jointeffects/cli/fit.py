@@ -141,10 +141,9 @@ def _check_design(estimator: str, n_actions: int, n_regimes: int, degree: int, c
 @click.option(
     "--degree",
     type=click.IntRange(1, 6),
-    default=3,
-    show_default=True,
-    help="Polynomial degree of the learners (structured: the largest candidate degree of "
-    "the response curves).",
+    default=None,
+    help="Polynomial degree of the learners [default: 3]; --estimator structured: the "
+    "largest candidate degree of the response curves [default: 2].",
 )
 @click.option(
     "--psi-degree",
@@ -184,7 +183,7 @@ def fit(
     data: tuple[str, ...],
     regime_col: str | None,
     estimator: str,
-    degree: int,
+    degree: int | None,
     psi_degree: int,
     cv: int,
     n_boot: int,
@@ -193,6 +192,8 @@ def fit(
     out: Path,
 ) -> None:
     """Fit a joint-effect model on observational data plus single-action experiments."""
+    if degree is None:
+        degree = 2 if estimator == "structured" else 3
     check_outputs(  # fail before the fit, not after it
         [("--out", out, "model")],
         data_inputs(data, "--data") + data_inputs(validate_with, "--validate-with"),

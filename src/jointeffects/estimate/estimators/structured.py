@@ -66,7 +66,7 @@ class StructuredEstimator(RegimeEstimator):
 
     Parameters
     ----------
-    degrees : sequence of int, default=(1, 2, 3)
+    degrees : sequence of int, default=(1, 2)
         Candidate polynomial degrees of the response curves φ_u; chosen by cross-validation.
     psi_degrees : sequence of int or None, default=(1, 2, 3, 4, 5)
         Candidate degrees of the observational terms ψ_u, chosen by cross-validation jointly
@@ -129,7 +129,7 @@ class StructuredEstimator(RegimeEstimator):
 
     def __init__(
         self,
-        degrees: Sequence[int] = (1, 2, 3),
+        degrees: Sequence[int] = (1, 2),
         alphas: Sequence[float] | None = None,
         cv: int = 3,
         dag: Mapping[str, Any] | None = None,
