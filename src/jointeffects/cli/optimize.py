@@ -246,10 +246,11 @@ def _fraction(value: float | None, what: str) -> float | None:
 
 
 #: Options shared with ``jointeffects report``.
-budget_option = click.option(
-    "--budget", type=float, default=None, metavar="B",
-    help="Total spend Σ cost·level to allocate.",
-)  # fmt: skip
+def budget_option(help_text: str) -> Any:
+    """The ``--budget B`` option."""
+    return click.option("--budget", type=float, default=None, metavar="B", help=help_text)
+
+
 bounds_option = click.option(
     "--bounds", multiple=True, metavar="NAME=LOW:HIGH",
     help="Range of an action's level, e.g. tv=0:50 (repeat, or join with commas). Default: "
@@ -268,7 +269,7 @@ def format_table(table: Any) -> str:
 
 @click.command()
 @model_option
-@budget_option
+@budget_option("Total spend Σ cost·level to allocate.")
 @click.option(
     "--value", type=float, default=None, metavar="V",
     help="Instead of --budget: worth of one unit of outcome; maximise V·E[Y] − spend.",
