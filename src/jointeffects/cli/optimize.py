@@ -158,8 +158,6 @@ def _check_request(
         s_lo, s_hi = support[a]
         if not extrapolate and (lo < s_lo - 1e-12 or hi > s_hi + 1e-12):
             what = f"--fix {a}={lo:g}" if a in fixed else f"--bounds {a}={lo:g}:{hi:g}"
-            if a not in fixed and a not in bounds:
-                what = f"{a}"
             raise DataError(
                 f"{what} reaches outside the support every regime covered ({s_lo:.4g} to "
                 f"{s_hi:.4g}); narrow it, or pass --extrapolate to trust the model beyond its data"
@@ -190,9 +188,11 @@ def make_plan(
     extrapolate: bool = False,
     level: float = 0.9,
     quantile: float | None = None,
+    hint: str = " (pass --current to compare with your own)",
 ) -> tuple[Any, list[str]]:
     """The :class:`~jointeffects.estimate.decisions.BudgetPlan` of a saved model and the
-    lines that say what it was compared with and whether it has intervals."""
+    lines that say what it was compared with (ending in ``hint`` for the default) and whether
+    it has intervals."""
     from jointeffects.estimate.decisions import optimize_budget
 
     if (budget is None) == (value is None):
@@ -221,13 +221,10 @@ def make_plan(
             current = {a: x * budget / spend for a, x in current.items()}
             lines.append(
                 "current allocation: the observational medians stored in the model, scaled to "
-                f"spend the budget {budget:g} (pass --current to compare with your own)"
+                f"spend the budget {budget:g}{hint}"
             )
         else:
-            lines.append(
-                "current allocation: the observational medians stored in the model (pass "
-                "--current to compare with your own)"
-            )
+            lines.append(f"current allocation: the observational medians stored in the model{hint}")
     plan = optimize_budget(
         model.estimator, budget, diagnostics=model.diagnostics, value=value,
         bounds={a: ranges[a] for a in bounds.keys() | fixed.keys()}, costs=costs, fixed=fixed,

@@ -221,7 +221,7 @@ def report(
         chosen = (parts[0], parts[1])
     section = ""
     if budget is not None:
-        plan, lines = make_plan(model, budget=budget, bounds=parsed_bounds, costs=costs)
+        plan, lines = make_plan(model, budget=budget, bounds=parsed_bounds, costs=costs, hint="")
         section = _plan_section(plan, lines, budget)
     page = render_report(model, chosen, str(model_path), section)
     write_text(page, out)
