@@ -28,6 +28,10 @@ COMMANDS = {
         "jointeffects.cli.fit:fit",
         "Fit a joint-effect model on observational data plus single-action experiments.",
     ),
+    "optimize": (
+        "jointeffects.cli.optimize:optimize",
+        "Recommend levels of the actions that maximise the outcome for a budget (or a value).",
+    ),
     "predict": (
         "jointeffects.cli.predict:predict",
         "Predict interventional means at query points, flagging extrapolation.",

@@ -5,12 +5,21 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from jointeffects.cli.io import model_option, out_option, write_text
+from jointeffects.cli.optimize import (
+    bounds_option,
+    budget_option,
+    cost_option,
+    make_plan,
+    parse_bounds,
+    parse_costs,
+)
 from jointeffects.cli.paths import check_outputs
 from jointeffects.errors import DataError
 
@@ -92,8 +101,20 @@ system (no drift between the observational period and the tests).</p>
 """
 
 
-def render_report(model: Any, pair: tuple[str, str] | None, source: str) -> str:
-    """The report page as an HTML string (figures embedded as base64 PNG)."""
+def _plan_section(plan: Any, lines: list[str], budget: float) -> str:
+    summary = [*plan.summary().splitlines(), *lines]
+    return f"""<h2>Budget plan</h2>
+<p>The levels that maximise the estimated E[Y | do(a)] for a budget of {budget:g}
+(Σ cost·level), inside the support every regime covered unless bounds say otherwise
+(<code>jointeffects optimize</code> writes the same table).</p>
+{_table(plan.table)}
+<ul>{"".join(f"<li>{html.escape(line)}</li>" for line in summary)}</ul>
+"""
+
+
+def render_report(model: Any, pair: tuple[str, str] | None, source: str, plan: str = "") -> str:
+    """The report page as an HTML string (figures embedded as base64 PNG); ``plan`` is an
+    HTML section placed before the assumptions."""
     import pandas as pd
 
     from jointeffects.cli.plots import curves_figure, heatmap_figure, model_curves, support_figure
@@ -153,7 +174,7 @@ def render_report(model: Any, pair: tuple[str, str] | None, source: str) -> str:
 {_png(curves_figure(curves, model))}
 <h2>Joint effect of {html.escape(" and ".join(pair or actions))}</h2>
 {heat}
-<h2>Assumptions and what was checked</h2>
+{plan}<h2>Assumptions and what was checked</h2>
 {_assumptions(model)}
 </body></html>
 """
@@ -167,12 +188,30 @@ def render_report(model: Any, pair: tuple[str, str] | None, source: str) -> str:
     metavar="A,B",
     help="Two actions for the joint-effect heat map [default: the first two].",
 )
+@budget_option(
+    "Add a budget plan section: the levels that spend B and maximise the outcome (as "
+    "'jointeffects optimize'), compared with the observational medians scaled to spend B."
+)
+@cost_option
+@bounds_option
 @out_option("HTML file to write.")
-def report(model_path: Path, pair: str | None, out: Path) -> None:
+def report(
+    model_path: Path,
+    pair: str | None,
+    budget: float | None,
+    cost: tuple[str, ...],
+    bounds: tuple[str, ...],
+    out: Path,
+) -> None:
     """Write a self-contained HTML report: data, support, curves, heat map, assumptions."""
     from jointeffects.estimate.modelfile.format import load_model
 
     check_outputs([("--out", out, "report")], [("--model", model_path)])
+    if budget is None and (cost or bounds):
+        raise DataError("--cost and --bounds shape the budget plan: give --budget too")
+    if budget is not None and not math.isfinite(budget):
+        raise DataError(f"--budget {budget} is not a finite number")
+    parsed_bounds, costs = parse_bounds(bounds), parse_costs(cost)
     model = load_model(model_path)
     chosen = None
     if pair is not None:
@@ -180,7 +219,11 @@ def report(model_path: Path, pair: str | None, out: Path) -> None:
         if len(parts) != 2:
             raise DataError(f"--pair '{pair}' must name two actions like tv,search")
         chosen = (parts[0], parts[1])
-    page = render_report(model, chosen, str(model_path))
+    section = ""
+    if budget is not None:
+        plan, lines = make_plan(model, budget=budget, bounds=parsed_bounds, costs=costs, hint="")
+        section = _plan_section(plan, lines, budget)
+    page = render_report(model, chosen, str(model_path), section)
     write_text(page, out)
     n_img = page.count("data:image/png;base64,")
     click.echo(f"wrote {out} ({len(page) // 1024} KiB, {n_img} embedded figures)")
