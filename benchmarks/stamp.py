@@ -36,7 +36,9 @@ def stamp() -> dict[str, Any]:
         return out.stdout.strip()
 
     commit = git("rev-parse", "HEAD") or "unknown"
-    dirty = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    # porcelain lines are "XY path"; split rather than slice, as git() strips the first line
+    status = git("status", "--porcelain", "--untracked-files=no")
+    dirty = [line.split(maxsplit=1)[-1] for line in status.splitlines()]
     if dirty:
         commit += "+dirty"
     return {
