@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from jointeffects.budget import allocate_budget, maximize_profit
+from jointeffects.budget import Plan, allocate_budget, maximize_profit
 from jointeffects.errors import DataError, SpecError
 from jointeffects.estimate.diagnostics import Diagnostics, support_diagnostics
 from jointeffects.estimate.regimes import RegimeData, as_regime_data
@@ -189,24 +189,15 @@ def optimize_budget(
     reference = np.array([now[a] for a in actions])
     notes = _notes(estimator)
     if estimator.capabilities().additive:
-        curves = _curves(estimator, reference, actions)
-        c = float(estimator.predict(reference[None, :])[0])
-        if budget is not None:
-            plan = allocate_budget(
-                curves, budget, bounds=chosen, costs=costs, fixed=fixed, intercept=c, grid=grid
-            )
-        else:
-            plan = maximize_profit(
-                curves, value=float(value or 0.0), bounds=chosen, costs=costs, fixed=fixed,
-                intercept=c, grid=grid,
-            )  # fmt: skip
+        curves, c = _curves(estimator, reference, actions)
+        plan = _separable(curves, budget, value, chosen, costs, fixed, intercept=c, grid=grid)
         levels, method, tolerance = plan.as_array(), plan.method, plan.tolerance
     else:
         levels = _general(estimator, actions, chosen, costs, fixed, budget, value, reference)
         method, tolerance = "slsqp", float("nan")
     if quantile is not None:
         levels = _quantile_plan(
-            uncertainty, estimator, levels, actions, chosen, costs, fixed, budget, value, quantile
+            uncertainty, levels, actions, chosen, costs, fixed, budget, value, quantile
         )
         method += "+quantile"
     return _result(
@@ -265,9 +256,11 @@ def _current(
     return dict(zip(actions, map(float, means), strict=True))
 
 
-def _curves(estimator: Any, reference: np.ndarray, actions: tuple[str, ...]) -> dict[str, Any]:
+def _curves(
+    estimator: Any, reference: np.ndarray, actions: tuple[str, ...]
+) -> tuple[dict[str, Any], float]:
     """Each action's slice of the (additive) joint effect through ``reference``, minus its
-    value there: summed with the intercept they reproduce the joint prediction."""
+    value there, and that value: summed, they reproduce the joint prediction."""
     base = float(estimator.predict(reference[None, :])[0])
 
     def curve(j: int) -> Any:
@@ -278,63 +271,80 @@ def _curves(estimator: Any, reference: np.ndarray, actions: tuple[str, ...]) -> 
 
         return g
 
-    return {a: curve(j) for j, a in enumerate(actions)}
+    return {a: curve(j) for j, a in enumerate(actions)}, base
 
 
-def _constraints(actions, costs, fixed, budget, value):
+def _separable(
+    curves: Mapping[str, Any],
+    budget: float | None,
+    value: float | None,
+    bounds: Mapping[str, tuple[float, float]],
+    costs: Mapping[str, float],
+    fixed: Mapping[str, float],
+    intercept: float = 0.0,
+    grid: int = 2001,
+) -> Plan:
+    """The separable plan of ``curves`` for a budget, or for a value with no fixed total."""
+    if budget is not None:
+        return allocate_budget(curves, budget, bounds=bounds, costs=costs, fixed=fixed,
+                               intercept=intercept, grid=grid)  # fmt: skip
+    return maximize_profit(curves, value=float(value or 0.0), bounds=bounds, costs=costs,
+                           fixed=fixed, intercept=intercept, grid=grid)  # fmt: skip
+
+
+def _slsqp(outcome, starts, actions, bounds, costs, fixed, budget, value):
+    """SLSQP from each start on ``outcome(x)`` (or value·outcome(x) − spend, with ``value``)
+    under the budget and the fixed levels: the best feasible result (None if there is none)
+    and the objective it minimised."""
     price = np.array([costs[a] for a in actions])
     cons = [
-        {"type": "eq", "fun": lambda x, j=j, v=v: x[j] - v}
-        for j, (a, v) in enumerate((a, fixed.get(a)) for a in actions)
-        if v is not None
+        {"type": "eq", "fun": lambda x, j=j, v=fixed[a]: x[j] - v}
+        for j, a in enumerate(actions)
+        if a in fixed
     ]
     if budget is not None:
         cons.append({"type": "eq", "fun": lambda x: price @ x - budget})
-    return price, cons
+    box = [bounds[a] for a in actions]
+
+    def objective(x: np.ndarray) -> float:
+        out = outcome(x)
+        return -(float(value) * out - price @ x) if value is not None else -out
+
+    best = None
+    for x0 in starts:
+        res = optimize.minimize(objective, x0, method="SLSQP", bounds=box, constraints=cons)
+        feasible = all(abs(c["fun"](res.x)) < 1e-6 * max(1.0, abs(budget or 1.0)) for c in cons)
+        if feasible and (best is None or res.fun < best.fun):
+            best = res
+    return best, objective
 
 
 def _general(estimator, actions, bounds, costs, fixed, budget, value, reference) -> np.ndarray:
     """SLSQP on the joint prediction from two starts: the separable plan of its slices and
     the current allocation (moved into the bounds)."""
-    price, cons = _constraints(actions, costs, fixed, budget, value)
-    box = [bounds[a] for a in actions]
-    scale = float(value) if value is not None else 1.0
-
-    def objective(x: np.ndarray) -> float:
-        out = scale * float(estimator.predict(x[None, :])[0])
-        return -(out - price @ x) if value is not None else -out
-
-    slices = _curves(estimator, reference, actions)
-    common = {"bounds": bounds, "costs": costs, "fixed": fixed, "grid": 401}
-    start = (
-        allocate_budget(slices, budget, **common)
-        if budget is not None
-        else maximize_profit(slices, value=float(value), **common)
-    ).as_array()
-    best = None
-    for x0 in (start, np.clip(reference, *np.array(box).T)):
-        res = optimize.minimize(objective, x0, method="SLSQP", bounds=box, constraints=cons)
-        feasible = all(abs(c["fun"](res.x)) < 1e-6 * max(1.0, abs(budget or 1.0)) for c in cons)
-        if feasible and (best is None or res.fun < best.fun):
-            best = res
+    slices, _ = _curves(estimator, reference, actions)
+    start = _separable(slices, budget, value, bounds, costs, fixed, grid=401).as_array()
+    box = np.array([bounds[a] for a in actions])
+    best, _ = _slsqp(
+        lambda x: float(estimator.predict(x[None, :])[0]),
+        (start, np.clip(reference, box[:, 0], box[:, 1])),
+        actions, bounds, costs, fixed, budget, value,
+    )  # fmt: skip
     return start if best is None else np.asarray(best.x)
 
 
-def _quantile_plan(
-    uncertainty, estimator, levels, actions, bounds, costs, fixed, budget, value, q
-) -> np.ndarray:
-    price, cons = _constraints(actions, costs, fixed, budget, value)
-    models = [estimator, *uncertainty.replicates]
+def _quantile_plan(uncertainty, levels, actions, bounds, costs, fixed, budget, value, q):
+    """The plan maximising the ``q`` quantile of the expected outcome over the bootstrap
+    replicates, from ``levels`` (kept unless SLSQP finds a feasible improvement)."""
+    models = uncertainty.replicates
 
-    def objective(x: np.ndarray) -> float:
-        outcomes = np.array([float(m.predict(x[None, :])[0]) for m in models[1:]])
-        out = float(np.quantile(outcomes, q))
-        return -(float(value) * out - price @ x) if value is not None else -out
+    def quantile(x: np.ndarray) -> float:
+        return float(np.quantile([float(m.predict(x[None, :])[0]) for m in models], q))
 
-    box = [bounds[a] for a in actions]
-    res = optimize.minimize(objective, levels, method="SLSQP", bounds=box, constraints=cons)
-    feasible = all(abs(c["fun"](res.x)) < 1e-6 * max(1.0, abs(budget or 1.0)) for c in cons)
-    return np.asarray(res.x) if feasible and res.fun <= objective(levels) else levels
+    best, objective = _slsqp(
+        quantile, (levels,), actions, bounds, costs, fixed, budget, value
+    )  # fmt: skip
+    return np.asarray(best.x) if best is not None and best.fun <= objective(levels) else levels
 
 
 def _notes(estimator: Any) -> list[str]:
