@@ -38,8 +38,8 @@ from jointeffects.estimate.estimators.binned import (
     discover_binned,
     summarise,
 )
-from jointeffects.estimate.estimators.structured_stats import SourceReader
 from jointeffects.estimate.regimes import RegimeStreams, as_regime_data
+from jointeffects.estimate.regimes.passes import SourceReader
 from jointeffects.simulate import sample_polynomial_scm
 
 

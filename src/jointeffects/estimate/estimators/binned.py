@@ -24,9 +24,10 @@ import pandas as pd
 from scipy import stats
 
 from jointeffects.estimate.estimators.ancestors import decide_ancestors
-from jointeffects.estimate.estimators.structured_stats import Comoments, SourceReader, compute
+from jointeffects.estimate.estimators.structured_stats import Comoments
 from jointeffects.estimate.learners.basis import polynomial_columns
 from jointeffects.estimate.regimes import Regime, regime_label
+from jointeffects.estimate.regimes.passes import SourceReader, compute
 
 #: Observational rows whose quantiles give the bin edges (the first ones of the regime).
 PILOT_ROWS = 50_000

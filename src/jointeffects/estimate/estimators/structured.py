@@ -40,18 +40,16 @@ from jointeffects.estimate.estimators.structured_state import (
 )
 from jointeffects.estimate.estimators.structured_stats import (
     FoldGram,
-    SourceReader,
     action_moments,
     check_two_passes,
-    compute,
     fold_entropy,
     gated_design,
     gates,
-    measure,
     regime_key,
 )
 from jointeffects.estimate.learners.gram_ridge import ridge, select
 from jointeffects.estimate.regimes import Regime, RegimeData, RegimeStreams
+from jointeffects.estimate.regimes.passes import SourceReader, compute, measure
 from jointeffects.jsonfield import Field
 
 #: Largest design (columns) the ψ degree candidates may make; higher candidates are dropped.

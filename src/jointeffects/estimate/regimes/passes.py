@@ -1,0 +1,135 @@
+"""Reading a regime in passes: chunk streams here, dask partitions where they live.
+
+A :class:`SourceReader` reduces one regime's chunks with a task ``task(X, y, start)`` as they
+arrive, or its dask partitions on the workers (merged pairwise there), so only the task's
+results travel. A task result is an array (results add) or an object with ``merge``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import numpy as np
+
+from jointeffects.estimate.regimes.streams import RegimeSource, is_dask
+from jointeffects.estimate.regimes.tables import Regime
+
+T = TypeVar("T")
+
+
+def merge_stats(a: Any, b: Any) -> Any:
+    """Merge two task results: arrays add, statistics objects ``merge``."""
+    return a + b if isinstance(a, np.ndarray) else a.merge(b)
+
+
+def _dask() -> Any:
+    try:
+        import dask
+    except ImportError as err:  # pragma: no cover - dask is a declared dependency
+        raise ImportError("fitting dask inputs needs dask: pip install 'dask[dataframe]'") from err
+    return dask
+
+
+def _on_partition(part: Any, index: int, validate: Any, task: Any, start: int) -> Any:
+    X, y = validate(part, index)
+    return task(X, y, start)
+
+
+def _head(part: Any, index: int, validate: Any, rows: int) -> np.ndarray:
+    return validate(part.iloc[:rows], index)[0]
+
+
+class SourceReader:
+    """One regime's rows, read in passes: chunk streams here, dask partitions where they live.
+
+    Parameters
+    ----------
+    source : RegimeSource
+        A dask source is split into its partitions once, so that every pass sees the same
+        rows at the same positions.
+    """
+
+    def __init__(self, source: RegimeSource) -> None:
+        self.source = source
+        self.parts = None if source.frame is None else source.frame.to_delayed()
+        self.lengths: list[int] | None = None
+
+    def head(self, rows: int) -> np.ndarray:
+        """The actions of the first ``rows`` rows (fewer if the regime has fewer)."""
+        got: list[np.ndarray] = []
+        have = 0
+        if self.parts is None:
+            for X, _ in self.source.chunks():
+                got.append(X[: rows - have])
+                have += len(got[-1])
+                if have >= rows:
+                    break
+        else:
+            dask = _dask()
+            assert self.lengths is not None, "measure() the dask sources first"
+            tasks = []
+            for i, n in enumerate(self.lengths):
+                if have >= rows:
+                    break
+                if n:
+                    take = min(n, rows - have)
+                    tasks.append(
+                        dask.delayed(_head)(self.parts[i], i, self.source.validator(), take)
+                    )
+                    have += take
+            got = list(dask.compute(*tasks))
+        return np.concatenate(got) if got else np.empty((0, len(self.source.actions)))
+
+    def reduce(self, task: Callable[[np.ndarray, np.ndarray, int], T]) -> Any:
+        """One pass: ``task(X, y, start)`` on every chunk or partition, merged.
+
+        Chunk streams are read now and give the merged result; dask input gives a delayed
+        result (partitions merged pairwise on the workers) to pass to :func:`compute`.
+        """
+        if self.parts is None:
+            total: Any = None
+            start = 0
+            for X, y in self.source.chunks():
+                value = task(X, y, start)
+                total = value if total is None else merge_stats(total, value)
+                start += len(y)
+            return total
+        dask = _dask()
+        assert self.lengths is not None, "measure() the dask sources first"
+        offsets = np.concatenate([[0], np.cumsum(self.lengths)[:-1]])
+        validate = self.source.validator()
+        tasks = [
+            dask.delayed(_on_partition)(part, i, validate, task, int(offset))
+            for i, (part, offset) in enumerate(zip(self.parts, offsets, strict=True))
+        ]
+        while len(tasks) > 1:
+            pairs = [
+                dask.delayed(merge_stats)(a, b)
+                for a, b in zip(tasks[::2], tasks[1::2], strict=False)
+            ]
+            tasks = pairs + ([tasks[-1]] if len(tasks) % 2 else [])
+        return tasks[0]
+
+
+def measure(readers: Iterable[SourceReader]) -> None:
+    """Count the rows of every dask partition (one computation for all dask sources)."""
+    lazy = [r for r in readers if r.parts is not None]
+    if not lazy:
+        return
+    dask = _dask()
+    lengths = dask.compute([[dask.delayed(len)(p) for p in r.parts or []] for r in lazy])[0]
+    for reader, counts in zip(lazy, lengths, strict=True):
+        reader.lengths = [int(n) for n in counts]
+        rows = int(sum(reader.lengths))
+        reader.source.check_rows(rows)
+        reader.source.rows_read = rows
+
+
+def compute(results: dict[Regime, Any]) -> dict[Regime, Any]:
+    """The pass's results with every delayed one computed (together, in one computation)."""
+    lazy = [r for r, v in results.items() if is_dask(v)]
+    if not lazy:
+        return dict(results)
+    done = _dask().compute(*[results[r] for r in lazy])
+    return {**results, **dict(zip(lazy, done, strict=True))}
