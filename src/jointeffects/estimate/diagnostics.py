@@ -24,13 +24,31 @@ import numpy as np
 import pandas as pd
 
 from jointeffects.errors import DataError, SupportWarning
-from jointeffects.estimate.regimes import RegimeData, as_regime_data, query_array, regime_label
+from jointeffects.estimate.regimes import (
+    Regime,
+    RegimeData,
+    as_regime_data,
+    as_regime_streams,
+    has_streams,
+    query_array,
+    regime_label,
+)
+from jointeffects.estimate.regimes.passes import (
+    RowSample,
+    SampleRows,
+    SourceReader,
+    compute,
+    measure,
+)
 
 #: Quantiles reported per action and regime; the overlap score uses the outer pair.
 QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
 
 #: Overlap scores below this raise a support warning at fit.
 OVERLAP_THRESHOLD = 0.8
+
+#: Rows per streamed regime whose quantiles the support diagnostics report.
+SAMPLE_ROWS = 200_000
 
 SUPPORT_COLUMNS = ("action", "regime", "rows", "min", "q01", "q25", "q50", "q75", "q99", "max")
 VALIDATION_COLUMNS = ("regime", "rows", "rmse", "rmse_constant", "relative_rmse", "mean_residual")
@@ -75,7 +93,13 @@ def _overlap(lo: float, hi: float, lo_ref: float, hi_ref: float) -> float:
     return max(0.0, min(hi, hi_ref) - max(lo, lo_ref)) / union
 
 
-def support_diagnostics(data: Any, threshold: float = OVERLAP_THRESHOLD) -> Diagnostics:
+def support_diagnostics(
+    data: Any,
+    threshold: float = OVERLAP_THRESHOLD,
+    *,
+    outcome: str = "Y",
+    sample_rows: int = SAMPLE_ROWS,
+) -> Diagnostics:
     """Compare every action's distribution across regimes (Assumption 1).
 
     The ``overlap`` of an action in a regime is the Jaccard index of its central 98 % range
@@ -85,33 +109,66 @@ def support_diagnostics(data: Any, threshold: float = OVERLAP_THRESHOLD) -> Diag
     Parameters
     ----------
     data : dict or RegimeData
-        The training data (with an observational regime), as for ``fit``.
+        The training data (with an observational regime), as for ``fit``. Streamed and dask
+        regimes are read in one pass; their quantiles come from a uniform sample of
+        ``sample_rows`` rows (their row counts, minima and maxima are exact).
     threshold : float, default=0.8
         Overlap below which a warning is issued.
+    outcome : str, default="Y"
+        The outcome column of tables (a :class:`RegimeData` names its own).
+    sample_rows : int, default=200_000
+        Rows per streamed regime the quantiles are computed from.
 
     Returns
     -------
     Diagnostics
     """
-    if not isinstance(data, RegimeData):
-        data = as_regime_data(data)
-    if () not in data.regimes:
+    if has_streams(data):
+        streams = as_regime_streams(data, outcome=outcome)
+        actions = streams.actions
+        samples = _streamed_samples(streams, sample_rows)
+    else:
+        if not isinstance(data, RegimeData):
+            data = as_regime_data(data, outcome=outcome)
+        actions = data.actions
+        samples = {
+            regime: RowSample(len(X), X.min(axis=0), X.max(axis=0), np.empty(0), X, len(X))
+            for regime, (X, _) in data.regimes.items()
+        }
+    if () not in samples:
         raise DataError("support diagnostics need the observational regime")
-    obs = data.regimes[()][0]
+    return _from_samples(actions, samples, threshold)
+
+
+def _streamed_samples(streams: Any, sample_rows: int) -> dict[Regime, RowSample]:
+    readers = {r: SourceReader(s) for r, s in streams.regimes.items()}
+    measure(readers.values())
+    # keys seeded by the regime's bit mask: the same sample whatever the regimes' order
+    tasks = {
+        r: SampleRows(sample_rows, (sum(1 << streams.actions.index(a) for a in r),))
+        for r in readers
+    }
+    return compute({r: reader.reduce(tasks[r]) for r, reader in readers.items()})
+
+
+def _from_samples(
+    actions: tuple[str, ...], samples: dict[Regime, RowSample], threshold: float
+) -> Diagnostics:
+    obs = samples[()].X
     obs_q = np.quantile(obs, [QUANTILES[0], QUANTILES[-1]], axis=0)
     records, messages = [], []
-    for j, action in enumerate(data.actions):
-        for regime, (X, _) in data.regimes.items():
-            q = np.quantile(X[:, j], QUANTILES)
+    for j, action in enumerate(actions):
+        for regime, sample in samples.items():
+            q = np.quantile(sample.X[:, j], QUANTILES)
             score = _overlap(q[0], q[-1], obs_q[0, j], obs_q[1, j])
             records.append(
                 {
                     "action": action,
                     "regime": "+".join(regime) or "obs",
-                    "rows": len(X),
-                    "min": float(X[:, j].min()),
+                    "rows": sample.rows,
+                    "min": float(sample.low[j]),
                     **{c: float(v) for c, v in zip(SUPPORT_COLUMNS[4:9], q, strict=True)},
-                    "max": float(X[:, j].max()),
+                    "max": float(sample.high[j]),
                     "overlap": score,
                 }
             )
@@ -123,18 +180,18 @@ def support_diagnostics(data: Any, threshold: float = OVERLAP_THRESHOLD) -> Diag
                     "extrapolate"
                 )
     support = pd.DataFrame(records, columns=[*SUPPORT_COLUMNS, "overlap"])
-    mins = np.max([X.min(axis=0) for X, _ in data.regimes.values()], axis=0)
-    maxs = np.min([X.max(axis=0) for X, _ in data.regimes.values()], axis=0)
+    mins = np.max([s.low for s in samples.values()], axis=0)
+    maxs = np.min([s.high for s in samples.values()], axis=0)
     grid = {}
-    for j, action in enumerate(data.actions):
-        regime = next((r for r in data.regimes if action in r), ())
-        lo, hi = np.quantile(data.regimes[regime][0][:, j], [0.025, 0.975])
+    for j, action in enumerate(actions):
+        regime = next((r for r in samples if action in r), ())
+        lo, hi = np.quantile(samples[regime].X[:, j], [0.025, 0.975])
         grid[action] = (float(lo), float(hi))
     return Diagnostics(
         support=support,
-        lower=dict(zip(data.actions, map(float, mins), strict=True)),
-        upper=dict(zip(data.actions, map(float, maxs), strict=True)),
-        reference=dict(zip(data.actions, map(float, np.median(obs, axis=0)), strict=True)),
+        lower=dict(zip(actions, map(float, mins), strict=True)),
+        upper=dict(zip(actions, map(float, maxs), strict=True)),
+        reference=dict(zip(actions, map(float, np.median(obs, axis=0)), strict=True)),
         grid=grid,
         warnings=messages,
     )

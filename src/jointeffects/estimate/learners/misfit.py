@@ -5,7 +5,7 @@ in the monomials beyond the learner's degree, and Bonferroni's combination of te
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -104,10 +104,26 @@ def binned_residual_test(
 def robust_score_statistic(scores: Iterator[np.ndarray]) -> float:
     """SᵀV⁺S for the rows s_i of the chunks ``scores`` (each of shape (rows, d)): S = Σ_i s_i,
     V = Σ_i (s_i − S/n)(s_i − S/n)ᵀ (heteroskedasticity-robust)."""
-    total, outer, n = 0.0, 0.0, 0
+    sums = None
     for s in scores:
-        total = total + s.sum(axis=0)
-        outer = outer + s.T @ s
-        n += len(s)
-    V = outer - np.outer(total, total) / n
+        part = ScoreSums(s.sum(axis=0), s.T @ s, len(s))
+        sums = part if sums is None else sums.merge(part)
+    assert sums is not None, "no scores"
+    return score_statistic(*sums)
+
+
+class ScoreSums(NamedTuple):
+    """Σ_i s_i, Σ_i s_i s_iᵀ and n of score rows, mergeable across chunks."""
+
+    total: np.ndarray
+    outer: np.ndarray
+    rows: int
+
+    def merge(self, other: ScoreSums) -> ScoreSums:
+        return ScoreSums(self.total + other.total, self.outer + other.outer, self.rows + other.rows)
+
+
+def score_statistic(total: np.ndarray, outer: np.ndarray, rows: int) -> float:
+    """SᵀV⁺S of :func:`robust_score_statistic` from the score sums."""
+    V = outer - np.outer(total, total) / rows
     return float(total @ np.linalg.pinv(V) @ total)

@@ -8,6 +8,7 @@ results travel. A task result is an array (results add) or an object with ``merg
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -133,3 +134,58 @@ def compute(results: dict[Regime, Any]) -> dict[Regime, Any]:
         return dict(results)
     done = _dask().compute(*[results[r] for r in lazy])
     return {**results, **dict(zip(lazy, done, strict=True))}
+
+
+#: Rows per block of the sampling keys: each block's keys come from their own seed.
+KEY_BLOCK = 4096
+
+
+def _row_keys(seed: tuple[int, ...], start: int, stop: int) -> np.ndarray:
+    """Uniform keys of rows ``start..stop-1``: a function of the seed and the row positions
+    only, so a sample does not depend on how the rows are cut into chunks."""
+    first, last = start // KEY_BLOCK, (stop - 1) // KEY_BLOCK
+    keys = [
+        np.random.default_rng(np.random.SeedSequence([*seed, block])).random(KEY_BLOCK)
+        for block in range(first, last + 1)
+    ]
+    offset = start - first * KEY_BLOCK
+    return np.concatenate(keys)[offset : offset + stop - start]
+
+
+@dataclass
+class RowSample:
+    """A uniform sample of at most ``cap`` rows of the actions, with every row's count and the
+    exact column minima and maxima (all of them when the regime has at most ``cap`` rows)."""
+
+    rows: int
+    low: np.ndarray
+    high: np.ndarray
+    keys: np.ndarray
+    X: np.ndarray
+    cap: int
+
+    def merge(self, other: RowSample) -> RowSample:
+        keys = np.concatenate([self.keys, other.keys])
+        X = np.concatenate([self.X, other.X])
+        keep = np.sort(np.argsort(keys, kind="stable")[: self.cap])
+        return RowSample(
+            self.rows + other.rows,
+            np.minimum(self.low, other.low),
+            np.maximum(self.high, other.high),
+            keys[keep],
+            X[keep],
+            self.cap,
+        )
+
+
+@dataclass(frozen=True)
+class SampleRows:
+    """The pass task of :class:`RowSample`: the ``cap`` rows of smallest key."""
+
+    cap: int
+    seed: tuple[int, ...]
+
+    def __call__(self, X: np.ndarray, y: np.ndarray, start: int) -> RowSample:
+        keys = _row_keys(self.seed, start, start + len(X))
+        keep = np.sort(np.argsort(keys, kind="stable")[: self.cap])
+        return RowSample(len(X), X.min(axis=0), X.max(axis=0), keys[keep], X[keep], self.cap)

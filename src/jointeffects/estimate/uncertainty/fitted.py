@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jointeffects.errors import DataError
 from jointeffects.estimate.estimators.base import RegimeEstimator
-from jointeffects.estimate.regimes import RegimeData
+from jointeffects.estimate.regimes import RegimeData, has_streams
 from jointeffects.estimate.uncertainty.bands import (
     calibrated_bias,
     interval_table,
@@ -195,8 +196,8 @@ def fit_uncertainty(
     ----------
     estimator : RegimeEstimator
         Fitted on ``data``.
-    data : RegimeData
-        The training data.
+    data : RegimeData or dict
+        The training data; streamed regimes (chunks, dask frames) only for the sandwich.
     n_boot : int, default=100
         Bootstrap refits; 0 for the sandwich.
     rng : int, Generator or None
@@ -208,6 +209,11 @@ def fit_uncertainty(
     """
     if estimator.capabilities().sandwich and n_boot < 1:
         return sandwich_uncertainty(estimator, data)
+    if has_streams(data):
+        raise DataError(
+            "bootstrap intervals resample rows, which streamed data does not hold; use "
+            "n_boot=0 for the sandwich (StructuredEstimator), or fit in memory"
+        )
     u = bootstrap_uncertainty(estimator, data, n_boot, rng)
     u.mixed_misfit = regression_misfit_note(estimator, data)
     return u

@@ -1,7 +1,13 @@
-"""The one-pass sandwich for estimators that are ridge regressions on a fixed design."""
+"""The one-pass sandwich for estimators that are ridge regressions on a fixed design.
+
+Its row sums (the moments, the specification test's scores) are passes of a
+:class:`~jointeffects.estimate.regimes.passes.SourceReader`, so held, chunked and dask
+regimes give the same numbers.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,8 +16,15 @@ from scipy import stats
 from jointeffects.errors import DataError
 from jointeffects.estimate.estimators.base import RegimeEstimator
 from jointeffects.estimate.learners.basis import polynomial_columns
-from jointeffects.estimate.learners.misfit import robust_score_statistic
-from jointeffects.estimate.regimes import RegimeData, row_chunks
+from jointeffects.estimate.learners.misfit import ScoreSums, score_statistic
+from jointeffects.estimate.regimes import (
+    Regime,
+    RegimeData,
+    RegimeStreams,
+    as_regime_streams,
+    row_chunks,
+)
+from jointeffects.estimate.regimes.passes import SourceReader, compute, measure
 from jointeffects.estimate.uncertainty.bands import check_level
 from jointeffects.estimate.uncertainty.refits import fitted_on
 
@@ -29,29 +42,70 @@ def misspecification_note(fitted: Any, data: RegimeData, spec_level: float) -> s
     )
 
 
-def specification_test(fitted: Any, data: RegimeData, degree: int = 2) -> tuple[float, int, float]:
+def specification_test(fitted: Any, data: Any, degree: int = 2) -> tuple[float, int, float]:
     """Robust score test that no regime's residuals are predictable from the monomials of
     degree 1..``degree`` in all standardised actions: (statistic, degrees of freedom,
     p-value), ≈ χ² (conservatively) when the model is right. Degree 2 keeps the dimension
-    small enough to hold the level at a few hundred rows per regime."""
-    theta = np.concatenate([[fitted.intercept_], fitted.coef_])
-    variables = tuple(range(len(data.actions)))
-
-    def monomials(X: np.ndarray) -> np.ndarray:
-        return polynomial_columns((X - fitted.x_mean_) / fitted.x_scale_, variables, degree)
-
-    stat, dof = 0.0, 0
-    for regime, (X, y) in data.regimes.items():
-        chunks = row_chunks(len(y))
-        zbar = sum(monomials(X[part]).sum(axis=0) for part in chunks) / len(y)
-        scores = (
-            (monomials(X[part]) - zbar)
-            * (y[part] - fitted._linear_rows(X[part], regime) @ theta)[:, None]
-            for part in chunks
-        )
-        stat += robust_score_statistic(scores)
-        dof += len(zbar)
+    small enough to hold the level at a few hundred rows per regime. ``data`` is held
+    (:class:`RegimeData`) or streamed (two passes)."""
+    readers = _readers(data, fitted.outcome_)
+    sums = compute({r: rd.reduce(_MonomialSums(fitted, degree)) for r, rd in readers.items()})
+    tasks = {r: _ScoreSums(fitted, r, degree, s[1:] / s[0]) for r, s in sums.items()}
+    scores = compute({r: rd.reduce(tasks[r]) for r, rd in readers.items()})
+    stat = sum(score_statistic(*scores[r]) for r in readers)
+    dof = sum(len(s) - 1 for s in sums.values())
     return stat, dof, float(stats.chi2.sf(stat, dof))
+
+
+def _readers(data: Any, outcome: str) -> dict[Regime, SourceReader]:
+    """One :class:`SourceReader` per regime of held or streamed ``data``, dask ones measured."""
+    streams = (
+        RegimeStreams.from_data(data)
+        if isinstance(data, RegimeData)
+        else as_regime_streams(data, outcome=outcome)
+    )
+    readers = {r: SourceReader(s) for r, s in streams.regimes.items()}
+    measure(readers.values())
+    return readers
+
+
+def _monomials(fitted: Any, X: np.ndarray, degree: int) -> np.ndarray:
+    variables = tuple(range(X.shape[1]))
+    return polynomial_columns((X - fitted.x_mean_) / fitted.x_scale_, variables, degree)
+
+
+@dataclass(frozen=True)
+class _MonomialSums:
+    """Pass task: [row count, Σ monomials]."""
+
+    fitted: Any
+    degree: int
+
+    def __call__(self, X: np.ndarray, y: np.ndarray, start: int) -> np.ndarray:
+        total = sum(
+            _monomials(self.fitted, X[part], self.degree).sum(axis=0) for part in row_chunks(len(y))
+        )
+        return np.concatenate([[len(y)], total])
+
+
+@dataclass(frozen=True)
+class _ScoreSums:
+    """Pass task: the score sums (Σ s_i, Σ s_i s_iᵀ, n) of s_i = (z_i − z̄)·e_i."""
+
+    fitted: Any
+    regime: Regime
+    degree: int
+    zbar: np.ndarray
+
+    def __call__(self, X: np.ndarray, y: np.ndarray, start: int) -> ScoreSums:
+        theta = np.concatenate([[self.fitted.intercept_], self.fitted.coef_])
+        d = len(self.zbar)
+        out = ScoreSums(np.zeros(d), np.zeros((d, d)), 0)
+        for part in row_chunks(len(y)):
+            e = y[part] - self.fitted._linear_rows(X[part], self.regime) @ theta
+            scores = (_monomials(self.fitted, X[part], self.degree) - self.zbar) * e[:, None]
+            out = out.merge(ScoreSums(scores.sum(axis=0), scores.T @ scores, len(e)))
+        return out
 
 
 def structured_fit(estimator: RegimeEstimator, data: RegimeData) -> Any:
@@ -65,7 +119,7 @@ def structured_fit(estimator: RegimeEstimator, data: RegimeData) -> Any:
     return fitted_on(estimator, data)
 
 
-def sandwich_covariance(estimator: Any, data: RegimeData) -> np.ndarray:
+def sandwich_covariance(estimator: Any, data: Any) -> np.ndarray:
     """HC1 sandwich covariance of [intercept, coef] of a fitted StructuredEstimator."""
     moments = regime_moments(estimator, data).values()
     bread = sum(b for b, _ in moments)
@@ -73,21 +127,48 @@ def sandwich_covariance(estimator: Any, data: RegimeData) -> np.ndarray:
     return sandwich_from_moments(np.asarray(bread), np.asarray(meat), estimator.alpha_)
 
 
-def regime_moments(estimator: Any, data: RegimeData) -> dict[Any, tuple[np.ndarray, np.ndarray]]:
-    """Per regime, Σ_i w_i w_iᵀ and Σ_i (e_i w_i − ḡ)(e_i w_i − ḡ)ᵀ (one streaming pass)."""
-    theta = np.concatenate([[estimator.intercept_], estimator.coef_])
-    p = len(theta)
-    out = {}
-    for regime, (X, y) in data.regimes.items():
-        bread, meat, score = np.zeros((p, p)), np.zeros((p, p)), np.zeros(p)
+def regime_moments(estimator: Any, data: Any) -> dict[Any, tuple[np.ndarray, np.ndarray]]:
+    """Per regime, Σ_i w_i w_iᵀ and Σ_i (e_i w_i − ḡ)(e_i w_i − ḡ)ᵀ, in one pass over held
+    (:class:`RegimeData`) or streamed ``data``."""
+    readers = _readers(data, estimator.outcome_)
+    sums = compute({r: rd.reduce(_Moments(estimator, r)) for r, rd in readers.items()})
+    return {r: (m.bread, m.meat - np.outer(m.score, m.score) / m.rows) for r, m in sums.items()}
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Row sums of one regime: Σ w wᵀ, Σ e² w wᵀ, Σ e w and the row count."""
+
+    bread: np.ndarray
+    meat: np.ndarray
+    score: np.ndarray
+    rows: int
+
+    def merge(self, other: Moments) -> Moments:
+        return Moments(
+            self.bread + other.bread,
+            self.meat + other.meat,
+            self.score + other.score,
+            self.rows + other.rows,
+        )
+
+
+@dataclass(frozen=True)
+class _Moments:
+    """Pass task of :class:`Moments` for ``estimator`` in ``regime``."""
+
+    estimator: Any
+    regime: Regime
+
+    def __call__(self, X: np.ndarray, y: np.ndarray, start: int) -> Moments:
+        theta = np.concatenate([[self.estimator.intercept_], self.estimator.coef_])
+        p = len(theta)
+        out = Moments(np.zeros((p, p)), np.zeros((p, p)), np.zeros(p), 0)
         for part in row_chunks(len(y)):
-            W = estimator._linear_rows(X[part], regime)
+            W = self.estimator._linear_rows(X[part], self.regime)
             e = y[part] - W @ theta
-            bread += W.T @ W
-            meat += (W * e[:, None] ** 2).T @ W
-            score += W.T @ e
-        out[regime] = (bread, meat - np.outer(score, score) / len(y))
-    return out
+            out = out.merge(Moments(W.T @ W, (W * e[:, None] ** 2).T @ W, W.T @ e, len(e)))
+        return out
 
 
 def sandwich_from_moments(bread: np.ndarray, meat: np.ndarray, alpha: float) -> np.ndarray:
