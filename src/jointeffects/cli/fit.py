@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ from jointeffects.estimate.estimators.registry import SAVABLE, estimator_class
 _OBS = "obs"
 
 
-def _estimator(name: str, degree: int, psi_degree: int, cv: int, seed: int) -> Any:
+def _estimator(
+    name: str, degree: int, psi_degree: int, cv: int, seed: int, structure_test: str
+) -> Any:
     from jointeffects.estimate import PolynomialRidgeCV
 
     cls = estimator_class(name)
@@ -27,7 +30,38 @@ def _estimator(name: str, degree: int, psi_degree: int, cv: int, seed: int) -> A
         psi_degrees=tuple(range(1, psi_degree + 1)),
         cv=cv,
         random_state=seed,
+        structure_test=structure_test,
     )
+
+
+def _stream_regimes(
+    data: tuple[str, ...], regime_col: str | None, chunk_rows: int, scheduler: str | None
+) -> tuple[dict[str, Any], list[str]]:
+    """The regime files as chunk streams (or dask frames with a scheduler), and the first
+    file's columns."""
+    from jointeffects.cli.chunks import dask_regimes, stream_regimes
+
+    files = regime_files(data, _OBS, "--data")
+    if regime_col is not None and (len(files) != 1 or _OBS not in files):
+        raise DataError(
+            "--regime-col reads one long table: pass exactly one --data FILE (without REGIME=)"
+        )
+    if regime_col is None and _OBS not in files:
+        raise DataError(
+            f"no observational data: add --data FILE (without REGIME=); got regimes {list(files)}"
+        )
+    read = stream_regimes if scheduler is None else dask_regimes
+    return read(files, regime_col, chunk_rows)
+
+
+def _streamed_n_boot(n_boot: int | None) -> int:
+    if n_boot:
+        raise DataError(
+            "--n-boot resamples rows, which a streamed fit (--stream, --scheduler) does not "
+            "hold; drop it: --estimator structured then stores the sandwich, the others no "
+            "intervals"
+        )
+    return 0
 
 
 def _read_regimes(data: tuple[str, ...], regime_col: str | None) -> Any:
@@ -45,7 +79,7 @@ def _read_regimes(data: tuple[str, ...], regime_col: str | None) -> Any:
     return {name: read_table(path) for name, path in files.items()}
 
 
-def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
+def _summary(est: Any, diagnostics: Any, uncertainty: Any, streamed: bool = False) -> list[str]:
     from jointeffects.estimate.regimes import regime_label
 
     kind = type(est).__name__
@@ -76,7 +110,8 @@ def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
     else:
         lines.append("additivity (Assumption 2): not checked; pass --validate-with JOINT_FILE")
     if uncertainty is None:
-        lines.append("intervals: none stored (--n-boot 0)")
+        why = "a streamed fit cannot bootstrap" if streamed else "--n-boot 0"
+        lines.append(f"intervals: none stored ({why})")
     elif uncertainty.method == "bootstrap":
         line = f"intervals: {len(uncertainty.replicates)} bootstrap refits"
         if uncertainty.neighbour is not None:
@@ -108,6 +143,32 @@ def _check_design(estimator: str, n_actions: int, n_regimes: int, degree: int, c
         f"columns, {n_fits} fit(s))",
         "lower --degree, or fit fewer actions (drop columns that are not actions)",
     )
+
+
+def _fit(
+    est: Any, tables: Any, outcome: str, regime_col: str | None, streamed: bool, n_boot: int
+) -> tuple[Any, Any, Any]:
+    """Fit ``est``, check the support, and compute the uncertainty the model file stores."""
+    import numpy as np
+
+    from jointeffects.estimate import as_regime_data
+    from jointeffects.estimate.diagnostics import support_diagnostics
+    from jointeffects.estimate.modelfile.format import fit_uncertainty
+
+    data = tables if streamed else as_regime_data(tables, outcome=outcome, regime_col=regime_col)
+    try:
+        with np.errstate(all="ignore"):
+            est.fit(data, outcome=outcome)  # validated: the support warnings are printed later
+            diagnostics = support_diagnostics(data, outcome=outcome)
+            uncertainty = None
+            if est.capabilities().sandwich or n_boot > 0:
+                uncertainty = fit_uncertainty(est, data, n_boot=n_boot, rng=est.random_state)
+    except (np.linalg.LinAlgError, FloatingPointError, OverflowError) as exc:
+        raise DataError(
+            f"fitting failed numerically ({exc}); check the data for extreme values or lower "
+            "--degree"
+        ) from None
+    return est, diagnostics, uncertainty
 
 
 @click.command()
@@ -153,15 +214,43 @@ def _check_design(estimator: str, n_actions: int, n_regimes: int, degree: int, c
     help="--estimator structured: the largest candidate degree of its observational terms "
     "(chosen by CV with --degree's).",
 )
+@click.option(
+    "--structure-test",
+    type=click.Choice(["auto", "ks", "binned"]),
+    default="auto",
+    show_default=True,
+    help="--estimator structured: the two-sample tests that learn which actions drive which "
+    "(auto: KS on held rows, binned chi-square when streamed).",
+)
 @click.option("--cv", type=click.IntRange(2, 20), default=3, show_default=True, help="CV folds.")
 @click.option(
     "--n-boot",
     type=click.IntRange(min=0),
-    default=50,
+    default=None,
+    help="Bootstrap refits stored for intervals [default: 50] (--estimator structured: each "
+    "relearns the structure; with 0 it stores the fast analytic sandwich instead, which "
+    "ignores that learning); 0 stores none for the other estimators. A streamed fit stores "
+    "the sandwich or nothing.",
+)
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="Read the files in chunks instead of whole, in memory bounded by the chunk and the "
+    "model (for files larger than memory; a Parquet folder is one table).",
+)
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=100),
+    default=100_000,
     show_default=True,
-    help="Bootstrap refits stored for intervals (--estimator structured: each relearns the "
-    "structure; with 0 it stores the fast analytic sandwich instead, which ignores that "
-    "learning); 0 stores none for the other estimators.",
+    help="--stream: rows per chunk (about, for CSV).",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Fit on a running Dask cluster, e.g. tcp://10.0.0.5:8786: its workers read the "
+    "files (whose paths they must see) and reduce them to statistics.",
 )
 @click.option(
     "--validate-with",
@@ -185,8 +274,12 @@ def fit(
     estimator: str,
     degree: int | None,
     psi_degree: int,
+    structure_test: str,
     cv: int,
-    n_boot: int,
+    n_boot: int | None,
+    stream: bool,
+    chunk_rows: int,
+    scheduler: str | None,
     validate_with: tuple[str, ...],
     seed: int,
     out: Path,
@@ -198,43 +291,44 @@ def fit(
         [("--out", out, "model")],
         data_inputs(data, "--data") + data_inputs(validate_with, "--validate-with"),
     )
+    from jointeffects.estimate.diagnostics import additivity_check
+    from jointeffects.estimate.modelfile.format import save_model
+
     held_files = regime_files(validate_with, "", "--validate-with")
-    tables = _read_regimes(data, regime_col)
-    # the size check before the estimators' imports and validation: a refusal is immediate
-    first = tables if regime_col is not None else next(iter(tables.values()))
-    n_actions = len([c for c in first.columns if c not in (outcome, regime_col)])
-    n_regimes = len(tables)
-    if regime_col is not None:
-        n_regimes = first[regime_col].nunique() if regime_col in first else 1
+    streamed = stream or scheduler is not None
+    n_boot = _streamed_n_boot(n_boot) if streamed else 50 if n_boot is None else n_boot
+    est = _estimator(estimator, degree, psi_degree, cv, seed, structure_test)
+    if streamed and not est.can_stream():  # only the KS structure test holds rows
+        raise DataError(
+            "--structure-test ks compares held rows, which a streamed fit (--stream, "
+            "--scheduler) does not hold; pass --structure-test binned (or auto)"
+        )
+    if streamed:
+        tables, columns = _stream_regimes(data, regime_col, chunk_rows, scheduler)
+        n_regimes = len(tables)
+    else:
+        tables = _read_regimes(data, regime_col)
+        # the size check before the fit's validation: a refusal is immediate
+        first = tables if regime_col is not None else next(iter(tables.values()))
+        columns = [c for c in first.columns if c != regime_col]
+        n_regimes = len(tables)
+        if regime_col is not None:
+            n_regimes = first[regime_col].nunique() if regime_col in first else 1
+    n_actions = len([c for c in columns if c != outcome])
     largest = max(degree, psi_degree) if estimator == "structured" else degree
     _check_design(estimator, n_actions, int(n_regimes), largest, cv)
+    with contextlib.ExitStack() as cluster:
+        if scheduler is not None:
+            from jointeffects.cli.chunks import dask_client
 
-    import numpy as np
-
-    from jointeffects.estimate import as_regime_data
-    from jointeffects.estimate.diagnostics import additivity_check, support_diagnostics
-    from jointeffects.estimate.modelfile.format import fit_uncertainty, save_model
-
-    regimes = as_regime_data(tables, outcome=outcome, regime_col=regime_col)
-    est = _estimator(estimator, degree, psi_degree, cv, seed)
-    try:
-        with np.errstate(all="ignore"):
-            est.fit(regimes)  # validated: the support warnings are printed below
-            diagnostics = support_diagnostics(regimes)
-            uncertainty = None
-            if estimator == "structured" or n_boot > 0:
-                uncertainty = fit_uncertainty(est, regimes, n_boot=n_boot, rng=seed)
-    except (np.linalg.LinAlgError, FloatingPointError, OverflowError) as exc:
-        raise DataError(
-            f"fitting failed numerically ({exc}); check the data for extreme values or lower "
-            "--degree"
-        ) from None
+            cluster.enter_context(dask_client(scheduler))
+        est, diagnostics, uncertainty = _fit(est, tables, outcome, regime_col, streamed, n_boot)
     if held_files:
-        joint = "+".join(regimes.actions)
+        joint = "+".join(est.actions_)
         held = {name or joint: read_table(path) for name, path in held_files.items()}
         diagnostics.validation = additivity_check(est, held)
     save_model(est, out, diagnostics, uncertainty)
-    for line in _summary(est, diagnostics, uncertainty):
+    for line in _summary(est, diagnostics, uncertainty, streamed):
         click.echo(line)
     for warning in diagnostics.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -318,7 +318,7 @@ class StructuredEstimator(RegimeEstimator):
         """This model refitted on ``data`` with ``params`` changed, on the ancestor sets it
         learned (passed as ``ancestors``, so the structure tests are not rerun)."""
         partner = clone(self).set_params(dag=None, ancestors=dict(self.ancestors_), **params)
-        return clone(partner).fit(data)
+        return clone(partner).fit(data, outcome=self.outcome_)
 
     def _richer_fit(self, data: RegimeData) -> StructuredEstimator:
         """The sandwich's degree partner: this fit with its degrees raised by one."""
