@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import refused, run
 from jointeffects.estimate.modelfile.format import load_model
 from jointeffects.simulate.examples import CHANNELS
-from conftest import refused, run
 
 STRUCTURED = ["--outcome", "sales", "--estimator", "structured", "--structure-test", "binned"]
 
@@ -129,8 +129,9 @@ def test_streamed_bad_files_are_refused(work):
 
 @pytest.mark.slow  # the client waits for its connection timeout
 def test_unreachable_scheduler_is_one_line(work):
-    args = ["fit", "--outcome", "sales", "--data", work / "obs.csv", "--data",
-            f"tv={work / 'tv.csv'}", "--scheduler", "tcp://127.0.0.1:9", "--out", work / "m.json"]  # fmt: skip
+    data = ["--data", work / "obs.csv", "--data", f"tv={work / 'tv.csv'}"]
+    args = ["fit", "--outcome", "sales", *data, "--scheduler", "tcp://127.0.0.1:9",
+            "--out", work / "m.json"]  # fmt: skip
     refused(args, r"cannot reach the Dask scheduler at tcp://127.0.0.1:9", work)
 
 
