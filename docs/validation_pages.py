@@ -171,6 +171,12 @@ def allocation_page() -> str:
     )
 
 
+def section(title: str, intro: str, result: dict[str, Any], table: str, level: int = 2) -> str:
+    """A page section: heading, what was measured, the result file's stamp, the table."""
+    return "\n".join(["#" * level + " " + title, "", intro, "", stamp_line(result["stamp"]), "",
+                      table, ""])  # fmt: skip
+
+
 def speed_page() -> str:
     result = load("interval_speed")
     settings = result["settings"]
@@ -186,33 +192,49 @@ def speed_page() -> str:
         ]
         for r in result["rows"]
     ]
-    return "\n".join(
-        [
-            "# Speed of the intervals",
-            "",
-            "Seconds for the structure-aware estimator's intervals on one SCM of the paper's "
-            f"family with K = {settings['K']}, measured side by side in one run: the fit, the "
-            "model-conditional sandwich, the default sandwich (with its bias partners and "
-            f"specification test), one bootstrap refit and the projected {settings['n_boot']} "
-            "refits of a bootstrap. Written by `benchmarks/bench_interval_speed.py`.",
-            "",
-            stamp_line(result["stamp"]),
-            "",
-            markdown_table(
-                [
-                    "rows per regime",
-                    "fit",
-                    "sandwich (conditional)",
-                    "sandwich (default)",
-                    "one refit",
-                    f"{settings['n_boot']} refits",
-                    "bootstrap ÷ sandwich",
-                ],
-                rows,
-            ),
-            "",
-        ]
+    columns = ["rows per regime", "fit", "sandwich (conditional)", "sandwich (default)",
+               "one refit", f"{settings['n_boot']} refits", "bootstrap ÷ sandwich"]  # fmt: skip
+    intervals = section(
+        "Intervals",
+        "Seconds for the structure-aware estimator's intervals on one SCM of the paper's "
+        f"family with K = {settings['K']}, measured side by side in one run: the fit, the "
+        "model-conditional sandwich, the default sandwich (with its bias partners and "
+        f"specification test), one bootstrap refit and the projected {settings['n_boot']} "
+        "refits of a bootstrap. Written by `benchmarks/bench_interval_speed.py`.",
+        result,
+        markdown_table(columns, rows),
     )
+    fits = load("fit_speed")
+    fit_rows = [[r["rows"], r["input"], r["method"], r["seconds"], r["ratio_to_paper"]]
+                for r in fits["rows"]]  # fmt: skip
+    fit_section = section(
+        "Fits",
+        f"Seconds of one fit on one SCM of the paper's family with K = {fits['K']} (no "
+        "intervals, no file reading), held in memory or streamed in chunks of "
+        f"{fits['chunk_rows']:,} rows, and the ratio to the paper's estimator on the same "
+        "input. Written by `benchmarks/bench_fit_speed.py`.",
+        fits,
+        markdown_table(["rows per regime", "input", "method", "seconds", "÷ paper"], fit_rows),
+    )
+    memory = load("stream_memory")
+    mem_rows = [[r["rows"], r["estimator"], r["input"], r["mode"], r["peak_mib"], r["seconds"]]
+                for r in memory["rows"]]  # fmt: skip
+    ratios = memory["summary"]["peak_ratio"]
+    memory_section = section(
+        "Memory of `jointeffects fit` on big files",
+        f"Peak resident memory (MiB) and wall time of one `jointeffects fit` process on one "
+        f"SCM of the paper's family with K = {memory['K']}, written as Parquet (and CSV) files, "
+        "streamed (`--stream`) or read whole. A command's time includes reading, the "
+        "diagnostics and, for the structured estimator, its sandwich. The streamed peak at the "
+        "largest size over that at the smallest: "
+        + ", ".join(f"{name} {ratio}" for name, ratio in ratios.items())
+        + ". Written by `benchmarks/bench_stream_memory.py`.",
+        memory,
+        markdown_table(
+            ["rows per regime", "estimator", "input", "mode", "peak MiB", "seconds"], mem_rows
+        ),  # fmt: skip
+    )
+    return "\n".join(["# Speed and memory", "", intervals, fit_section, memory_section])
 
 
 def efficiency_page() -> str:

@@ -33,7 +33,13 @@ def test_reproduction_page_is_built_from_the_recorded_runs(docs_scripts):
 
 @pytest.mark.parametrize(
     "page, result",
-    [("allocation", "allocation"), ("speed", "interval_speed"), ("efficiency", "structured")],
+    [
+        ("allocation", "allocation"),
+        ("speed", "interval_speed"),
+        ("speed", "fit_speed"),
+        ("speed", "stream_memory"),
+        ("efficiency", "structured"),
+    ],
 )
 def test_validation_pages_quote_their_result_files(docs_scripts, page, result):
     _, validation_pages = docs_scripts
