@@ -57,7 +57,7 @@ def test_the_channel_with_the_tiny_experiment_is_recommended(tiny_search):
     # The same "before" for every candidate: they share the drawn models.
     assert table["regret_before"].nunique() == 1 and table["plan_sd_before"].nunique() == 1
     assert advice.reduction == pytest.approx(table["regret_reduction"].iloc[0])
-    assert advice.reduction > 2 * advice.se  # clearly better than doing nothing
+    assert advice.reduction > 2 * advice.se and advice.notes == ()  # better than nothing
     others = table.iloc[1:]
     assert np.all(advice.reduction > others["regret_reduction"] + others["regret_se"])
 
@@ -163,6 +163,28 @@ def test_an_unfitted_estimator_is_refused(tiny_search):
     scm, data, _ = tiny_search
     with pytest.raises(ValueError, match=r"not fitted yet: call fit\(...\) first"):
         advise(scm, structured(scm), data)
+
+
+def test_the_profit_objective_and_explicit_candidates(tiny_search):
+    scm, data, est = tiny_search
+    candidates = [ExperimentCandidate("search", 300), ExperimentCandidate("tv", 300)]
+    advice = recommend_experiment(
+        est, data, value=1.0, candidates=candidates, n_sim=3, random_state=0
+    )
+    assert list(advice.table["channel"].sort_values()) == ["search", "tv"]
+    assert np.all(advice.table["regret_before"] >= -1e-6)  # each drawn model's own optimum
+    with pytest.raises(DataError, match=r"rows=0 of the candidate on 'tv' must be a positive"):
+        recommend_experiment(est, data, value=1.0, candidates=[ExperimentCandidate("tv", 0)])
+
+
+def test_a_plan_no_experiment_can_change_is_said_so(tiny_search):
+    scm, data, est = tiny_search
+    current = current_plan(scm)
+    # Two channels fixed and the budget spent: the third channel's level is forced.
+    fixed = {a: current[a] for a in scm.actions[:2]}
+    advice = advise(scm, est, data, n_sim=3, fixed=fixed)
+    assert np.all(advice.table["regret_reduction"] == 0.0)
+    assert advice.notes[0].startswith("no candidate reduces the regret by more than one")
 
 
 def test_estimators_without_the_sandwich_draw_bootstrap_models(tiny_search):

@@ -93,6 +93,8 @@ class ExperimentAdvice:
         ``plan_sd_before``, ``plan_sd_after``, ``plan_sd_reduction``, ``plan_sd_se``.
     n_sim : int
         Simulations behind every row.
+    notes : tuple of str
+        What the user should know, e.g. that no candidate clearly improves the plan.
     """
 
     channel: str
@@ -103,6 +105,7 @@ class ExperimentAdvice:
     se: float
     table: pd.DataFrame
     n_sim: int
+    notes: tuple[str, ...] = ()
 
 
 def recommend_experiment(
@@ -217,10 +220,17 @@ def recommend_experiment(
     ]
     out = pd.DataFrame(rows).sort_values(f"{criterion}_reduction", ascending=False)
     pick = _smallest_within_noise(out, criterion, chosen, regret_now, regret, error_now, error)
+    reduction, se = float(pick[f"{criterion}_reduction"]), float(pick[f"{criterion}_se"])
+    notes: tuple[str, ...] = ()
+    if not reduction > se:
+        notes = (
+            f"no candidate reduces the {criterion} by more than one standard error (best "
+            f"{reduction:+.3g} ± {se:.2g}): the plan hardly depends on these experiments, or "
+            "n_sim is too small to tell",
+        )
     return ExperimentAdvice(
-        str(pick["channel"]), int(pick["rows"]), str(pick["kind"]), criterion,
-        float(pick[f"{criterion}_reduction"]), float(pick[f"{criterion}_se"]),
-        out.reset_index(drop=True), int(n_sim),
+        str(pick["channel"]), int(pick["rows"]), str(pick["kind"]), criterion, reduction, se,
+        out.reset_index(drop=True), int(n_sim), notes,
     )  # fmt: skip
 
 
@@ -232,8 +242,12 @@ def _check(candidate: ExperimentCandidate, data: RegimeData, blocks: tuple[Regim
     """The experiment's regime, after checking the candidate can be simulated."""
     if candidate.kind not in KINDS:
         raise DataError(f"kind={candidate.kind!r} is not supported yet; kinds are {list(KINDS)}")
-    if isinstance(candidate.rows, bool) or candidate.rows <= 0:
-        raise DataError(f"sizes must be positive numbers of rows, got {[candidate.rows]}")
+    rows = candidate.rows
+    if isinstance(rows, bool) or not isinstance(rows, int | np.integer) or rows <= 0:
+        raise DataError(
+            f"rows={rows!r} of the candidate on {candidate.channel!r} must be a positive "
+            "number of rows"
+        )
     names = parse_regime_key(candidate.channel)
     unknown = [a for a in names if a not in data.actions]
     if unknown:
