@@ -191,8 +191,44 @@ def recommend_experiment(
         bounds={a: (r["lower_bound"], r["upper_bound"]) for a, r in table.iterrows()},
     )
     score = _objective(value, {a: table.loc[a, "cost"] for a in data.actions})
-    residuals = regime_residuals(data, regime_means(estimator, data))
     now = table["recommended"].to_numpy()
+    regret_now, regret, error_now, error = _simulate(
+        estimator, data, chosen, plan, score, now, n_sim, random_state
+    )
+    rows = [
+        _row(c, block, regret_now, regret[j], error_now, error[j])
+        for j, (c, block) in enumerate(chosen)
+    ]
+    out = pd.DataFrame(rows).sort_values(f"{criterion}_reduction", ascending=False, kind="stable")
+    pick = _smallest_within_noise(out, criterion, chosen, regret_now, regret, error_now, error)
+    top = out.iloc[0]
+    notes: tuple[str, ...] = ()
+    if not top[f"{criterion}_reduction"] > top[f"{criterion}_se"]:
+        notes = (
+            f"no candidate reduces the {criterion} by more than one standard error (best "
+            f"{top[f'{criterion}_reduction']:+.3g} ± {top[f'{criterion}_se']:.2g}): the plan "
+            "hardly depends on these experiments, or n_sim is too small to tell",
+        )
+    return ExperimentAdvice(
+        str(pick["channel"]), int(pick["rows"]), str(pick["kind"]), criterion,
+        float(pick[f"{criterion}_reduction"]), float(pick[f"{criterion}_se"]),
+        out.reset_index(drop=True), int(n_sim), notes,
+    )  # fmt: skip
+
+
+def _simulate(
+    estimator: Any,
+    data: RegimeData,
+    chosen: list[tuple[ExperimentCandidate, Regime]],
+    plan: dict[str, Any],
+    score: Any,
+    now: np.ndarray,
+    n_sim: int,
+    random_state: int | np.random.Generator | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per simulation, the regret and the plan-value error of the current plan (n_sim,), and
+    of each candidate's re-optimised plan (n_candidates, n_sim)."""
+    residuals = regime_residuals(data, regime_means(estimator, data))
     regret_now, error_now = np.empty(n_sim), np.empty(n_sim)
     regret, error = np.empty((len(chosen), n_sim)), np.empty((len(chosen), n_sim))
     draws = _draws(estimator, data)
@@ -214,24 +250,7 @@ def recommend_experiment(
             levels = _levels(optimize_budget(fit, **plan))
             regret[j, i] = best - score(truth, levels)
             error[j, i] = score(fit, levels) - score(truth, levels)
-    rows = [
-        _row(c, block, regret_now, regret[j], error_now, error[j])
-        for j, (c, block) in enumerate(chosen)
-    ]
-    out = pd.DataFrame(rows).sort_values(f"{criterion}_reduction", ascending=False)
-    pick = _smallest_within_noise(out, criterion, chosen, regret_now, regret, error_now, error)
-    reduction, se = float(pick[f"{criterion}_reduction"]), float(pick[f"{criterion}_se"])
-    notes: tuple[str, ...] = ()
-    if not reduction > se:
-        notes = (
-            f"no candidate reduces the {criterion} by more than one standard error (best "
-            f"{reduction:+.3g} ± {se:.2g}): the plan hardly depends on these experiments, or "
-            "n_sim is too small to tell",
-        )
-    return ExperimentAdvice(
-        str(pick["channel"]), int(pick["rows"]), str(pick["kind"]), criterion, reduction, se,
-        out.reset_index(drop=True), int(n_sim), notes,
-    )  # fmt: skip
+    return regret_now, regret, error_now, error
 
 
 def _name(block: Regime) -> str:
