@@ -90,7 +90,9 @@ class ExperimentAdvice:
     table : DataFrame
         One row per candidate, best first: ``kind``, ``channel``, ``rows``,
         ``regret_before``, ``regret_after``, ``regret_reduction``, ``regret_se``,
-        ``plan_sd_before``, ``plan_sd_after``, ``plan_sd_reduction``, ``plan_sd_se``.
+        ``plan_sd_before``, ``plan_sd_after``, ``plan_sd_reduction``, ``plan_sd_se``, and
+        for the ranked criterion ``gap`` (how far the candidate's reduction falls short of the
+        best one's) with ``gap_se``, its paired standard error.
     n_sim : int
         Simulations behind every row.
     notes : tuple of str
@@ -200,7 +202,8 @@ def recommend_experiment(
         for j, (c, block) in enumerate(chosen)
     ]
     out = pd.DataFrame(rows).sort_values(f"{criterion}_reduction", ascending=False, kind="stable")
-    pick = _smallest_within_noise(out, criterion, chosen, regret_now, regret, error_now, error)
+    out = _with_gaps(out, criterion, regret, error)
+    pick = _smallest_within_noise(out, chosen)
     top = out.iloc[0]
     notes: tuple[str, ...] = ()
     if not top[f"{criterion}_reduction"] > top[f"{criterion}_se"]:
@@ -370,24 +373,28 @@ def _row(
     }
 
 
-def _smallest_within_noise(
-    table: pd.DataFrame,
-    criterion: str,
-    chosen: list[tuple[ExperimentCandidate, Regime]],
-    regret_now: np.ndarray,
-    regret: np.ndarray,
-    error_now: np.ndarray,
-    error: np.ndarray,
-) -> pd.Series:
-    """On the best row's channel, the smallest candidate whose per-simulation scores are
-    within one paired standard error of the best row's."""
+def _with_gaps(
+    table: pd.DataFrame, criterion: str, regret: np.ndarray, error: np.ndarray
+) -> pd.DataFrame:
+    """``table`` (best first) with ``gap``, how far each candidate's reduction falls short
+    of the best's, and ``gap_se``, its paired standard error (common random numbers)."""
     best = int(table.index[0])
     per_sim = regret if criterion == "regret" else error**2
-    same = [j for j, (c, b) in enumerate(chosen) if b == chosen[best][1] and c.kind == "experiment"]
-    close = []
-    for j in same:
-        diff = per_sim[j] - per_sim[best]
-        if diff.mean() <= diff.std(ddof=1) / np.sqrt(len(diff)):
-            close.append(j)
-    pick = min(close, key=lambda j: (chosen[j][0].rows, j))
-    return table.loc[pick]
+    diff = per_sim[table.index.to_numpy()] - per_sim[best]
+    se = diff.std(axis=1, ddof=1) / np.sqrt(diff.shape[1])
+    after = table[f"{criterion}_after"].to_numpy()
+    if criterion == "plan_sd":  # squared errors to sds, as for plan_sd_se
+        se = se / np.maximum(after + after[0], 1e-300)
+    return table.assign(gap=after - after[0], gap_se=se)
+
+
+def _smallest_within_noise(
+    table: pd.DataFrame, chosen: list[tuple[ExperimentCandidate, Regime]]
+) -> pd.Series:
+    """On the best row's channel, the fewest rows whose gap to the best row is within one
+    paired standard error."""
+    block = chosen[int(table.index[0])][1]
+    close = [
+        j for j, row in table.iterrows() if chosen[j][1] == block and row["gap"] <= row["gap_se"]
+    ]
+    return table.loc[min(close, key=lambda j: (chosen[j][0].rows, j))]
