@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_intervals import OLS, sample_regimes
 
@@ -138,3 +139,84 @@ def test_simulation_advice_leaves_the_analytic_ratio_only_for_a_clearly_better_s
     assert _closest_within_noise(ratios, errors, prior=0.25) == 3
     errors[0] = np.inf  # too few rows at a grid point: never chosen, never an error
     assert _closest_within_noise(ratios, errors, prior=0.1) == 3
+
+
+def _noisy_experiment_pilot(seed: int, n: int = 1000):
+    """A pilot of a seeded linear SCM with K = 3 whose do(A1) outcome carries extra noise
+    (three times the outcome's sd)."""
+    scm = sample_linear_scm(3, seed, n_calibration=5000)
+    rng = np.random.default_rng([seed, 1])
+    pilot = {}
+    for regime in [(), *((a,) for a in scm.actions)]:
+        table = scm.sample(n, intervened=regime, rng=rng)
+        if regime == ("A1",):
+            table[scm.outcome] += 3 * table[scm.outcome].std() * rng.normal(size=n)
+        pilot[regime] = table
+    return scm, pilot
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_unequal_sandwich_gives_the_noisy_experiment_more_rows_and_a_smaller_error(seed):
+    scm, pilot = _noisy_experiment_pilot(seed)
+    dag = {a: scm.parents(a) for a in scm.actions}
+    est = StructuredEstimator(degrees=(1,), dag=dag, random_state=0)
+    kwargs = dict(pilot=pilot, how="sandwich", random_state=0)
+    equal = recommend_allocation(3, 8000, est, **kwargs)
+    unequal = recommend_allocation(3, 8000, est, unequal=True, **kwargs)
+    assert equal.n_experiments == dict.fromkeys(["do(A0)", "do(A1)", "do(A2)"], equal.n_experiment)
+    assert equal.search is None and equal.method == "sandwich"
+    # The search starts at the best equal split and keeps its observational rows and total.
+    assert unequal.method == "sandwich, unequal"
+    assert (unequal.n_obs, unequal.n_experiment) == (equal.n_obs, equal.n_experiment)
+    pd.testing.assert_frame_equal(unequal.table, equal.table)
+    sizes = unequal.n_experiments
+    assert sum(sizes.values()) == 3 * equal.n_experiment
+    assert sizes["do(A1)"] > 1.5 * equal.n_experiment
+    assert sizes["do(A1)"] > 2 * max(sizes["do(A0)"], sizes["do(A2)"])
+    # Measured on seeds 0-3: predicted RMSE 0.69-0.76 of the best equal split's.
+    trace = unequal.search
+    assert trace["move"].iloc[0] == "equal" and trace["relative_error"].iloc[0] == 1.0
+    assert np.all(np.diff(trace["relative_error"]) < 0)
+    assert trace["relative_error"].iloc[-1] < 0.85
+    assert trace[["do(A0)", "do(A1)", "do(A2)"]].iloc[-1].to_dict() == sizes
+
+
+def test_the_equal_split_is_what_it_was_before_unequal_splits():
+    # Numbers of the code before the unequal search existed, on the same seeded pilot.
+    pilot = _pilot({(): 1.0, ("A0",): 1.0, ("A1",): 3.0}, n=800)
+    est = StructuredEstimator(degrees=(1,), dag={"A0": [], "A1": []}, random_state=0)
+    advice = recommend_allocation(2, 3000, est, pilot=pilot, how="sandwich", random_state=0)
+    assert (advice.n_obs, advice.n_experiment) == (436, 1282)
+    errors = advice.table["relative_error"].to_numpy()
+    assert errors[[0, 12, 18]] == pytest.approx([4.394531, 1.013400, 1.188483], rel=1e-5)
+
+
+def test_unequal_needs_a_method_with_a_predicted_error():
+    with pytest.raises(DataError, match=r"unequal=True searches .* got how='analytic' and no"):
+        recommend_allocation(3, 10_000, "structured", unequal=True)
+    pilot = _pilot({(): 1.0, ("A0",): 1.0, ("A1",): 1.0}, n=200)
+    with pytest.raises(DataError, match=r"unequal=True searches .* got how='auto'"):
+        recommend_allocation(2, 3000, JointEffectEstimator(), pilot=pilot, unequal=True)
+
+
+def test_unequal_simulation_moves_rows_only_when_the_simulations_agree():
+    # Known direction: OLS variances ∝ σ_r², so do(A1), four times noisier, should get more
+    # rows. The simulations' noise keeps small gains out: measured over pilot seeds 0-2 with
+    # n_sim=40, two searches moved rows to do(A1) (predicted RMSE 0.84-0.86 of the equal
+    # split's) and one stayed equal.
+    moved = 0
+    for seed in range(3):
+        pilot = _pilot({(): 1.0, ("A0",): 1.0, ("A1",): 4.0}, n=600, seed=seed)
+        est = AdditiveProjection(JointEffectEstimator(learner=OLS()), degree=1, n_points=200)
+        advice = recommend_allocation(
+            2, 3000, est, pilot=pilot, grid=(0.3, 1.0, 3.0), n_sim=40, random_state=seed,
+            unequal=True,
+        )  # fmt: skip
+        sizes = advice.n_experiments
+        assert advice.method == "simulation, unequal"
+        assert sizes["do(A1)"] >= sizes["do(A0)"]
+        assert sum(sizes.values()) == 2 * advice.n_experiment
+        errors = advice.search["relative_error"].to_numpy()
+        assert np.all(np.diff(errors) < 0)
+        moved += sizes["do(A1)"] > sizes["do(A0)"]
+    assert moved >= 2

@@ -23,12 +23,19 @@ from jointeffects.estimate.modelfile.format import (
     load_model,
     save_model,
 )
+from jointeffects.estimate.next_experiment import (
+    ExperimentAdvice,
+    ExperimentCandidate,
+    recommend_experiment,
+)
 from jointeffects.estimate.regimes import RegimeChunks, RegimeData, as_regime_data
 from jointeffects.estimate.uncertainty.intervals import bootstrap_intervals, sandwich_intervals
 
 __all__ = [
     "Allocation",
     "BudgetPlan",
+    "ExperimentAdvice",
+    "ExperimentCandidate",
     "optimize_budget",
     "Diagnostics",
     "GaussianNoiseJointEstimator",
@@ -39,6 +46,7 @@ __all__ = [
     "fit_uncertainty",
     "load_model",
     "recommend_allocation",
+    "recommend_experiment",
     "response_curves",
     "sandwich_intervals",
     "save_model",

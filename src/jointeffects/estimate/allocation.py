@@ -27,12 +27,16 @@ allocation (n_r) is the sandwich A⁻¹ M A⁻¹ with A = Σ_r n_r G_r and M = �
 per-row moments of a pilot fit (``uncertainty.sandwich.regime_moments``); no refits. It ignores
 structure learning, the degree choice and the bias, and so pushes the observational share
 towards zero; prefer the analytic rule.
+
+**Unequal experiments** (``unequal=True``, with "sandwich" or "simulation"): from the best
+equal split, rows move between the experiments (the observational rows stay) while the
+predicted error falls by more than its noise (:mod:`.allocation_search`). An experiment whose
+outcome is noisier, or whose action the others inform less, then gets more rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -40,16 +44,20 @@ import pandas as pd
 from sklearn.base import clone
 
 from jointeffects.errors import DataError
+from jointeffects.estimate.allocation_search import (
+    ErrorModel,
+    grid_errors,
+    sandwich_error,
+    simulated_error,
+    split,
+    unequal_sizes,
+)
 from jointeffects.estimate.estimators.blocks import experiment_blocks
 from jointeffects.estimate.estimators.registry import estimator_class, estimator_name
 from jointeffects.estimate.learners.fitting import default_learner
-from jointeffects.estimate.regimes import MIN_ROWS, Regime, RegimeData
-from jointeffects.estimate.uncertainty.refits import refit, regime_data
-from jointeffects.estimate.uncertainty.sandwich import (
-    regime_moments,
-    sandwich_from_moments,
-    structured_fit,
-)
+from jointeffects.estimate.regimes import MIN_ROWS, Regime, RegimeData, regime_label
+from jointeffects.estimate.uncertainty.refits import regime_data
+from jointeffects.estimate.uncertainty.sandwich import structured_fit
 
 #: Ways to derive the advice (see ``recommend_allocation``).
 HOW = ("auto", "analytic", "sandwich", "simulation")
@@ -67,16 +75,26 @@ class Allocation:
     n_obs : int
         Observational rows.
     n_experiment : int
-        Rows of each experiment (the same for every experiment).
+        Rows of each experiment in the equal split; with ``unequal=True``, that of the equal
+        split the search started from (the experiments' mean size: the total is kept).
     obs_share : float
         n_obs / budget.
     ratio : float
         n_experiment / n_obs (the x axis of the paper's Figure 2b).
     method : str
-        "analytic", "pilot variance", "sandwich" or "simulation".
+        "analytic", "pilot variance", "sandwich" or "simulation" (with ", unequal" when
+        ``unequal=True``).
     table : DataFrame
         The grid: ``ratio``, ``obs_share``, ``n_obs``, ``n_experiment`` and
         ``relative_error`` (predicted RMSE ÷ the best grid point's).
+    n_experiments : dict of str to int
+        Rows per experiment, keyed by regime label ("tv", "tv+email"); all equal to
+        ``n_experiment`` unless ``unequal=True`` moved rows. Empty without a pilot (the
+        analytic rules do not know the experiments' names).
+    search : DataFrame or None
+        With ``unequal=True``, the unequal search's trace: the equal start and each kept move
+        (``move``, ``step``, ``relative_error`` = predicted RMSE ÷ the equal start's, ``se``
+        and the rows of every experiment after it). None otherwise.
     """
 
     n_obs: int
@@ -85,6 +103,8 @@ class Allocation:
     ratio: float
     method: str
     table: pd.DataFrame
+    n_experiments: dict[str, int] = field(default_factory=dict)
+    search: pd.DataFrame | None = None
 
 
 def recommend_allocation(
@@ -100,8 +120,9 @@ def recommend_allocation(
     random_state: int | np.random.Generator | None = None,
     outcome: str = "Y",
     how: str = "auto",
+    unequal: bool = False,
 ) -> Allocation:
-    """Split ``budget`` rows into observational rows and K equal experiments.
+    """Split ``budget`` rows into observational rows and K experiments.
 
     Use it to plan how many observational and how many rows per experiment to collect for a
     fixed total; with a pilot sample of every regime the advice adapts to the data. Read more
@@ -140,6 +161,11 @@ def recommend_allocation(
         - "auto": the paper's estimator: "analytic", or with a pilot the rule weighted by
           the estimated per-regime variances; the structured estimator: "analytic"; any
           other: "simulation".
+    unequal : bool, default=False
+        Let the experiments differ in size: from the best equal split, move rows between
+        them while the predicted error of "sandwich" or "simulation" falls by more than its
+        noise (each round scores K(K − 1) moves; with "simulation", ``n_sim`` refits each).
+        Needs a pilot and one of those two methods.
 
     Returns
     -------
@@ -157,6 +183,11 @@ def recommend_allocation(
     kind = _kind(estimator)
     if how == "auto" and (kind == "structured" or (kind == "paper" and pilot is None)):
         how = "analytic"
+    if unequal and (pilot is None or how == "analytic" or (kind == "paper" and how == "auto")):
+        raise DataError(
+            "unequal=True searches the predicted error of how='sandwich' or 'simulation', "
+            f"which need a pilot; got how={how!r}" + ("" if pilot is not None else " and no pilot")
+        )
     if how == "analytic":
         return _paper_rule(K, budget, np.ones(K + 1), "analytic", _obs_weight(K, kind))
     if pilot is None:
@@ -173,16 +204,36 @@ def recommend_allocation(
     if kind == "paper" and how == "auto":
         learner = getattr(estimator, "learner", None)
         v = _regime_variances(data, ((), *blocks), learner, queries, n_boot, rng)
-        return _paper_rule(K, budget, v, "pilot variance", _obs_weight(K, kind))
+        return _labelled(_paper_rule(K, budget, v, "pilot variance", _obs_weight(K, kind)), blocks)
     ratios = np.asarray(grid, dtype=float)
+    error: ErrorModel
     if how == "sandwich":
-        est = structured_fit(estimator, data)
-        errors = _sandwich_errors(est, data, blocks, budget, ratios, queries)
-        return _best(K, budget, ratios, errors, "sandwich")
-    per_sim = _simulated_errors(estimator, data, blocks, budget, ratios, queries, n_sim, rng)
-    prior = _analytic_ratio(K, kind)
-    pick = _closest_within_noise(ratios, per_sim, prior)
-    return _best(K, budget, ratios, per_sim.mean(axis=1), "simulation", pick)
+        error = sandwich_error(structured_fit(estimator, data), data, queries)
+        advice = _best(K, budget, ratios, grid_errors(blocks, budget, ratios, error), how)
+    else:
+        error = simulated_error(estimator, data, queries, n_sim, rng)
+        rows = grid_errors(blocks, budget, ratios, error)
+        per_sim = np.array([np.broadcast_to(r, (n_sim,)) for r in rows], dtype=float)
+        pick = _closest_within_noise(ratios, per_sim, _analytic_ratio(K, kind))
+        advice = _best(K, budget, ratios, per_sim.mean(axis=1), "simulation", pick)
+    if not unequal:
+        return _labelled(advice, blocks)
+    sizes, trace = unequal_sizes(
+        error, {(): advice.n_obs, **dict.fromkeys(blocks, advice.n_experiment)}
+    )
+    return replace(
+        advice,
+        n_experiments={regime_label(b): sizes[b] for b in blocks},
+        search=trace,
+        method=f"{advice.method}, unequal",
+    )
+
+
+def _labelled(advice: Allocation, blocks: tuple[Regime, ...]) -> Allocation:
+    """``advice`` with its equal experiment sizes named by the pilot's experiments."""
+    return replace(
+        advice, n_experiments=dict.fromkeys(map(regime_label, blocks), advice.n_experiment)
+    )
 
 
 def _closest_within_noise(ratios: np.ndarray, per_sim: np.ndarray, prior: float) -> int:
@@ -210,12 +261,6 @@ def _kind(estimator: Any) -> str:
         return estimator
     name = estimator_name(estimator)
     return name if name in ("paper", "structured") else "other"
-
-
-def split(K: int, budget: int, ratio: float) -> tuple[int, int]:
-    """(n_obs, n_experiment) for a N_sint / N_obs ratio, as in the paper's Figure 2b."""
-    n_exp = int(round(ratio * budget / (1 + K * ratio)))
-    return budget - K * n_exp, n_exp
 
 
 #: c of the structured rule N_sint / N_obs = c/√(K−1): empirical, not derived (module docstring).
@@ -313,79 +358,3 @@ def _regime_variances(
             preds.append(model.predict(queries))
         out.append(len(y) * np.var(preds, axis=0, ddof=1).mean())
     return np.array(out)
-
-
-def _grid_errors(
-    blocks: tuple[Regime, ...],
-    budget: int,
-    ratios: np.ndarray,
-    error: Callable[[dict[Regime, int]], Any],
-) -> list[Any]:
-    """``error(sizes)`` at every ratio of the grid (inf where a regime gets too few rows)."""
-    out = []
-    for ratio in ratios:
-        n_obs, n_exp = split(len(blocks), budget, ratio)
-        sizes = {(): n_obs, **{b: n_exp for b in blocks}}
-        out.append(error(sizes) if min(n_obs, n_exp) >= MIN_ROWS else np.inf)
-    return out
-
-
-def _sandwich_errors(
-    est: Any,
-    data: RegimeData,
-    blocks: tuple[Regime, ...],
-    budget: int,
-    ratios: np.ndarray,
-    queries: np.ndarray,
-) -> list[float]:
-    """Mean variance of the structured joint effect at each ratio, from per-row moments."""
-    moments = regime_moments(est, data)
-    W = est._linear_rows(queries, None)
-
-    def variance(sizes: dict[Regime, int]) -> float:
-        # Sums over rows scale with the regime's size: rescale the pilot's moments.
-        scale = {r: sizes[r] / data.rows(r) for r in moments}
-        bread = sum(scale[r] * b for r, (b, _) in moments.items())
-        meat = sum(scale[r] * m for r, (_, m) in moments.items())
-        V = sandwich_from_moments(np.asarray(bread), np.asarray(meat), est.alpha_)
-        return float(np.einsum("ij,jk,ik->i", W, V, W).mean())
-
-    return _grid_errors(blocks, budget, ratios, variance)
-
-
-def _simulated_errors(
-    estimator: Any,
-    data: RegimeData,
-    blocks: tuple[Regime, ...],
-    budget: int,
-    ratios: np.ndarray,
-    queries: np.ndarray,
-    n_sim: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Squared error against the pilot fit's joint effect (mean over queries), data simulated
-    from that fit: an array of shape (len(ratios), n_sim), inf where a regime gets too few
-    rows."""
-    pilot = refit(estimator, data)
-    truth = pilot.predict(queries)
-    means = {r: pilot.predict(X, intervened=r) for r, (X, _) in data.regimes.items()}
-    residuals = {r: y - means[r] for r, (_, y) in data.regimes.items()}
-    seeds = rng.integers(2**63, size=n_sim)
-
-    def mse(sizes: dict[Regime, int]) -> np.ndarray:
-        out = np.empty(n_sim)
-        for i, seed in enumerate(seeds):
-            regimes = {}
-            for k, (r, n) in enumerate(sizes.items()):
-                X, _ = data.regimes[r]
-                # Common random numbers: simulation i draws a prefix of the same streams at
-                # every ratio, so the comparison between ratios is far less noisy.
-                idx = np.random.default_rng([seed, k, 0]).integers(len(X), size=n)
-                jdx = np.random.default_rng([seed, k, 1]).integers(len(X), size=n)
-                regimes[r] = (X[idx], means[r][idx] + residuals[r][jdx])
-            fit = refit(estimator, RegimeData(data.actions, data.outcome, regimes))
-            out[i] = np.mean((fit.predict(queries) - truth) ** 2)
-        return out
-
-    rows = _grid_errors(blocks, budget, ratios, mse)
-    return np.array([np.broadcast_to(r, (n_sim,)) for r in rows], dtype=float)

@@ -1,0 +1,400 @@
+"""Which experiment to run next: a pre-posterior simulation of one more experiment.
+
+Simulation s draws a "true" model from the fit's uncertainty: θ* ~ N(θ̂, Σ) with Σ the
+sandwich covariance for an estimator that supports it (its ``sandwich`` capability), else a
+bootstrap replicate (a refit on rows resampled within each regime). For each candidate,
+m new rows of do(k) are simulated from that model (actions resampled from the existing
+do(k) rows, outcome the model's mean in do(k) plus a resampled residual of the fit there,
+:mod:`.simulated`), the estimator is refitted on the data plus the new rows, the budget plan
+is re-optimised under the same constraints, and the new plan is scored under the drawn model:
+
+- regret: the drawn model's value of its own optimum minus its value of the plan;
+- plan-value error: the plan's estimated value minus the drawn model's value of it; its root
+  mean square over the simulations is the sd of the plan's value.
+
+"Before" scores the current fit's plan the same way. Every candidate of simulation s sees the
+same drawn model and the same random numbers for its new rows (common random numbers), so
+differences between candidates are paired.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from jointeffects.errors import DataError, SpecError
+from jointeffects.estimate.decisions import optimize_budget
+from jointeffects.estimate.diagnostics import support_diagnostics
+from jointeffects.estimate.estimators.blocks import experiment_blocks
+from jointeffects.estimate.regimes import Regime, RegimeData, parse_regime_key
+from jointeffects.estimate.simulated import regime_means, regime_residuals, resampled_regime
+from jointeffects.estimate.uncertainty.refits import (
+    fitted_on,
+    refit,
+    regime_data,
+    resample_rows,
+)
+from jointeffects.estimate.uncertainty.sandwich import sandwich_covariance
+
+#: What a candidate's value is measured by (see :func:`recommend_experiment`).
+CRITERIA = ("regret", "plan_sd")
+
+#: Kinds of candidate that can be simulated.
+KINDS = ("experiment",)
+
+
+@dataclass(frozen=True)
+class ExperimentCandidate:
+    """One experiment that could be run next.
+
+    Attributes
+    ----------
+    channel : str
+        The experiment's action ("tv"), or its block of actions ("tv+email"): one of the
+        experiments in the data.
+    rows : int
+        Rows of the new experiment.
+    kind : str, default="experiment"
+        "experiment": more rows of do(channel), like those already collected.
+    """
+
+    channel: str
+    rows: int
+    kind: str = "experiment"
+
+
+@dataclass(frozen=True)
+class ExperimentAdvice:
+    """The candidate whose run is expected to improve the budget plan most.
+
+    Attributes
+    ----------
+    channel : str
+        The recommended experiment's channel.
+    rows : int
+        Its size: the smallest candidate size on that channel whose expected reduction is
+        within one paired standard error of the channel's best.
+    kind : str
+        The candidate's kind ("experiment").
+    criterion : {"regret", "plan_sd"}
+        What was ranked.
+    reduction, se : float
+        The recommended candidate's expected reduction of the criterion, and its Monte-Carlo
+        standard error.
+    table : DataFrame
+        One row per candidate, best first: ``kind``, ``channel``, ``rows``,
+        ``regret_before``, ``regret_after``, ``regret_reduction``, ``regret_se``,
+        ``plan_sd_before``, ``plan_sd_after``, ``plan_sd_reduction``, ``plan_sd_se``, and
+        for the ranked criterion ``gap`` (how far the candidate's reduction falls short of the
+        best one's) with ``gap_se``, its paired standard error.
+    n_sim : int
+        Simulations behind every row.
+    notes : tuple of str
+        What the user should know, e.g. that no candidate clearly improves the plan.
+    """
+
+    channel: str
+    rows: int
+    kind: str
+    criterion: str
+    reduction: float
+    se: float
+    table: pd.DataFrame
+    n_sim: int
+    notes: tuple[str, ...] = ()
+
+
+def recommend_experiment(
+    estimator: Any,
+    data: Any,
+    *,
+    budget: float | None = None,
+    value: float | None = None,
+    sizes: Sequence[int] = (250, 1000),
+    channels: Sequence[str] | None = None,
+    candidates: Sequence[ExperimentCandidate] | None = None,
+    n_sim: int = 20,
+    criterion: str = "regret",
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    costs: Mapping[str, float] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    current: Mapping[str, float] | None = None,
+    random_state: int | np.random.Generator | None = None,
+) -> ExperimentAdvice:
+    """Rank the experiments that could be run next by how much they would improve a plan.
+
+    Use it when one more experiment can be afforded and the question is which channel it
+    should randomise: the channel whose response is least certain where the budget plan
+    depends on it. Each candidate costs ``n_sim`` refits and plan optimisations. Read more in
+    the :doc:`user guide </guide/design>`.
+
+    Parameters
+    ----------
+    estimator : RegimeEstimator
+        Fitted on ``data``. Estimators with the sandwich capability draw the true models
+        from their sandwich; the others from bootstrap refits (one more refit per
+        simulation).
+    data : dict or RegimeData
+        The training data, as for ``fit``.
+    budget, value : float
+        The plan's objective, as for :func:`~jointeffects.optimize_budget` (exactly one).
+    sizes : sequence of int, default=(250, 1000)
+        Candidate rows of the new experiment.
+    channels : sequence of str, optional
+        The experiments to consider ("tv", or "tv+email" for a block); default every
+        experiment in ``data``.
+    candidates : sequence of ExperimentCandidate, optional
+        The candidates themselves, instead of ``channels`` × ``sizes``.
+    n_sim : int, default=20
+        Simulations (drawn true models) per candidate, shared by all candidates.
+    criterion : {"regret", "plan_sd"}, default="regret"
+        Rank by the expected regret of the plan under the drawn models, or by the sd of the
+        plan's value.
+    bounds, costs, fixed, current
+        The plan's constraints and reference allocation, as for
+        :func:`~jointeffects.optimize_budget`; every plan (before, after, and each drawn
+        model's optimum) is found under the same ones.
+    random_state : int, Generator or None
+        Seeds the simulations (one ``SeedSequence`` child each); refits of an estimator
+        whose own ``random_state`` is None get one from the simulation's stream.
+
+    Returns
+    -------
+    ExperimentAdvice
+    """
+    estimator._check_fitted()
+    data = regime_data(data, estimator.outcome_)
+    fitted_on(estimator, data)
+    if criterion not in CRITERIA:
+        raise DataError(f"criterion={criterion!r} is not one of {list(CRITERIA)}")
+    if isinstance(n_sim, bool) or not isinstance(n_sim, int | np.integer) or n_sim < 2:
+        raise DataError(f"n_sim={n_sim!r} must be at least 2 simulations (for the s.e.)")
+    blocks = experiment_blocks(data)
+    if candidates is None:
+        sizes = list(sizes)
+        if not sizes or any(not isinstance(m, int | np.integer) or m <= 0 for m in sizes):
+            raise DataError(f"sizes must be positive numbers of rows, got {sizes}")
+        names = [_name(b) for b in blocks] if channels is None else list(channels)
+        candidates = [ExperimentCandidate(c, int(m)) for c in names for m in sizes]
+    chosen = [(c, _check(c, data, blocks)) for c in candidates]
+    plan: dict[str, Any] = dict(budget=budget, value=value, costs=costs, fixed=fixed)
+    first = optimize_budget(estimator, data=data, bounds=bounds, current=current, **plan)
+    table = first.table.set_index("action")
+    # Every later plan under the same bounds, reference and support as the first one.
+    plan.update(
+        diagnostics=support_diagnostics(data),
+        current=table["current"].to_dict(),
+        bounds={a: (r["lower_bound"], r["upper_bound"]) for a, r in table.iterrows()},
+    )
+    score = _objective(value, {a: table.loc[a, "cost"] for a in data.actions})
+    now = table["recommended"].to_numpy()
+    regret_now, regret, error_now, error = _simulate(
+        estimator, data, chosen, plan, score, now, n_sim, random_state
+    )
+    rows = [
+        _row(c, block, regret_now, regret[j], error_now, error[j])
+        for j, (c, block) in enumerate(chosen)
+    ]
+    out = pd.DataFrame(rows).sort_values(f"{criterion}_reduction", ascending=False, kind="stable")
+    out = _with_gaps(out, criterion, regret, error)
+    pick = _smallest_within_noise(out, chosen)
+    top = out.iloc[0]
+    notes: tuple[str, ...] = ()
+    if not top[f"{criterion}_reduction"] > top[f"{criterion}_se"]:
+        notes = (
+            f"no candidate reduces the {criterion} by more than one standard error (best "
+            f"{top[f'{criterion}_reduction']:+.3g} ± {top[f'{criterion}_se']:.2g}): the plan "
+            "hardly depends on these experiments, or n_sim is too small to tell",
+        )
+    return ExperimentAdvice(
+        str(pick["channel"]), int(pick["rows"]), str(pick["kind"]), criterion,
+        float(pick[f"{criterion}_reduction"]), float(pick[f"{criterion}_se"]),
+        out.reset_index(drop=True), int(n_sim), notes,
+    )  # fmt: skip
+
+
+def _simulate(
+    estimator: Any,
+    data: RegimeData,
+    chosen: list[tuple[ExperimentCandidate, Regime]],
+    plan: dict[str, Any],
+    score: Any,
+    now: np.ndarray,
+    n_sim: int,
+    random_state: int | np.random.Generator | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per simulation, the regret and the plan-value error of the current plan (n_sim,), and
+    of each candidate's re-optimised plan (n_candidates, n_sim)."""
+    residuals = regime_residuals(data, regime_means(estimator, data))
+    regret_now, error_now = np.empty(n_sim), np.empty(n_sim)
+    regret, error = np.empty((len(chosen), n_sim)), np.empty((len(chosen), n_sim))
+    draws = _draws(estimator, data)
+    for i, seeds in enumerate(_seeds(random_state).spawn(n_sim)):
+        truth_seed, fit_seed, rows_seed, noise_seed = seeds.spawn(4)
+        truth = draws(np.random.default_rng(truth_seed), _fold_seed(fit_seed))
+        best = score(truth, _levels(optimize_budget(truth, **plan)))
+        regret_now[i] = best - score(truth, now)
+        error_now[i] = score(estimator, now) - score(truth, now)
+        means: dict[Regime, np.ndarray] = {}
+        for j, (candidate, block) in enumerate(chosen):
+            if block not in means:
+                means[block] = truth.predict(data.regimes[block][0], intervened=block)
+            new = resampled_regime(
+                data.regimes[block][0], means[block], residuals[block], candidate.rows,
+                np.random.default_rng(rows_seed), np.random.default_rng(noise_seed),
+            )  # fmt: skip
+            fit = _refit(estimator, _with_rows(data, block, new), _fold_seed(fit_seed))
+            levels = _levels(optimize_budget(fit, **plan))
+            regret[j, i] = best - score(truth, levels)
+            error[j, i] = score(fit, levels) - score(truth, levels)
+    return regret_now, regret, error_now, error
+
+
+def _name(block: Regime) -> str:
+    return "+".join(block)
+
+
+def _check(candidate: ExperimentCandidate, data: RegimeData, blocks: tuple[Regime, ...]) -> Regime:
+    """The experiment's regime, after checking the candidate can be simulated."""
+    if candidate.kind not in KINDS:
+        raise DataError(f"kind={candidate.kind!r} is not supported yet; kinds are {list(KINDS)}")
+    rows = candidate.rows
+    if isinstance(rows, bool) or not isinstance(rows, int | np.integer) or rows <= 0:
+        raise DataError(
+            f"rows={rows!r} of the candidate on {candidate.channel!r} must be a positive "
+            "number of rows"
+        )
+    names = parse_regime_key(candidate.channel)
+    unknown = [a for a in names if a not in data.actions]
+    if unknown:
+        raise SpecError(
+            f"channel {candidate.channel!r} names unknown action(s) {unknown}; actions are "
+            f"{list(data.actions)}"
+        )
+    block = tuple(a for a in data.actions if a in names)
+    if block not in blocks:
+        raise DataError(
+            f"channel {candidate.channel!r} has no experiment in the data to simulate more "
+            f"rows from; experiments are {[_name(b) for b in blocks]}"
+        )
+    return block
+
+
+def _seeds(random_state: int | np.random.Generator | None) -> np.random.SeedSequence:
+    if isinstance(random_state, np.random.Generator):
+        return np.random.SeedSequence([int(x) for x in random_state.integers(2**63, size=4)])
+    return np.random.SeedSequence(random_state)
+
+
+def _fold_seed(seed: np.random.SeedSequence) -> int:
+    return int(seed.generate_state(1)[0])
+
+
+def _refit(estimator: Any, data: RegimeData, seed: int) -> Any:
+    """A refit on ``data``; an unseeded estimator is seeded, so that results are reproducible
+    and every candidate of a simulation gets the same folds."""
+    if estimator.get_params().get("random_state", 0) is None:
+        return clone(estimator).set_params(random_state=seed).fit(data)
+    return refit(estimator, data)
+
+
+def _draws(estimator: Any, data: RegimeData) -> Any:
+    """A function (rng, seed) → a model drawn from the fit's uncertainty."""
+    if estimator.capabilities().sandwich:
+        theta = np.concatenate([[estimator.intercept_], estimator.coef_])
+        cov = sandwich_covariance(estimator, data)
+
+        def sandwich_draw(rng: np.random.Generator, seed: int) -> Any:
+            draw = rng.multivariate_normal(theta, cov, method="eigh")
+            model = copy.copy(estimator)
+            model.intercept_, model.coef_ = float(draw[0]), draw[1:]
+            return model
+
+        return sandwich_draw
+
+    def bootstrap_draw(rng: np.random.Generator, seed: int) -> Any:
+        return _refit(estimator, resample_rows(data, rng), seed)
+
+    return bootstrap_draw
+
+
+def _objective(value: float | None, costs: Mapping[str, float]) -> Any:
+    """score(model, levels): E[Y | do(levels)], or value·E[Y | do(levels)] − spend."""
+    price = np.array(list(costs.values()), dtype=float)
+
+    def score(model: Any, levels: np.ndarray) -> float:
+        expected = float(model.predict(levels[None, :])[0])
+        return expected if value is None else float(value) * expected - float(price @ levels)
+
+    return score
+
+
+def _levels(plan: Any) -> np.ndarray:
+    return plan.table["recommended"].to_numpy()
+
+
+def _with_rows(data: RegimeData, block: Regime, new: tuple[np.ndarray, np.ndarray]) -> RegimeData:
+    X, y = data.regimes[block]
+    regimes = {**data.regimes, block: (np.vstack([X, new[0]]), np.concatenate([y, new[1]]))}
+    return RegimeData(data.actions, data.outcome, regimes)
+
+
+def _row(
+    candidate: ExperimentCandidate,
+    block: Regime,
+    regret_now: np.ndarray,
+    regret: np.ndarray,
+    error_now: np.ndarray,
+    error: np.ndarray,
+) -> dict[str, Any]:
+    n = len(regret)
+    sd_now, sd = np.sqrt(np.mean(error_now**2)), np.sqrt(np.mean(error**2))
+    # sd_now − sd = (mean e_now² − mean e²) / (sd_now + sd): the s.e. of the paired mean
+    # difference of squared errors, divided by that sum (delta method).
+    squares = error_now**2 - error**2
+    return {
+        "kind": candidate.kind,
+        "channel": _name(block),
+        "rows": candidate.rows,
+        "regret_before": regret_now.mean(),
+        "regret_after": regret.mean(),
+        "regret_reduction": np.mean(regret_now - regret),
+        "regret_se": np.std(regret_now - regret, ddof=1) / np.sqrt(n),
+        "plan_sd_before": sd_now,
+        "plan_sd_after": sd,
+        "plan_sd_reduction": sd_now - sd,
+        "plan_sd_se": np.std(squares, ddof=1) / np.sqrt(n) / max(sd_now + sd, 1e-300),
+    }
+
+
+def _with_gaps(
+    table: pd.DataFrame, criterion: str, regret: np.ndarray, error: np.ndarray
+) -> pd.DataFrame:
+    """``table`` (best first) with ``gap``, how far each candidate's reduction falls short
+    of the best's, and ``gap_se``, its paired standard error (common random numbers)."""
+    best = int(table.index[0])
+    per_sim = regret if criterion == "regret" else error**2
+    diff = per_sim[table.index.to_numpy()] - per_sim[best]
+    se = diff.std(axis=1, ddof=1) / np.sqrt(diff.shape[1])
+    after = table[f"{criterion}_after"].to_numpy()
+    if criterion == "plan_sd":  # squared errors to sds, as for plan_sd_se
+        se = se / np.maximum(after + after[0], 1e-300)
+    return table.assign(gap=after - after[0], gap_se=se)
+
+
+def _smallest_within_noise(
+    table: pd.DataFrame, chosen: list[tuple[ExperimentCandidate, Regime]]
+) -> pd.Series:
+    """On the best row's channel, the fewest rows whose gap to the best row is within one
+    paired standard error."""
+    block = chosen[int(table.index[0])][1]
+    close = [
+        j for j, row in table.iterrows() if chosen[j][1] == block and row["gap"] <= row["gap_se"]
+    ]
+    return table.loc[min(close, key=lambda j: (chosen[j][0].rows, j))]
