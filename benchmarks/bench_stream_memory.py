@@ -45,6 +45,7 @@ MEASURE = (
 def write_regimes(scm: Any, n: int, folder: Path, csv: bool, seed: int) -> list[str]:
     """Write every regime's ``n`` rows (Parquet, and CSV if asked); the ``--data`` options."""
     import pyarrow as pa
+    import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
     regimes = [(), *((a,) for a in scm.actions)]
@@ -53,16 +54,19 @@ def write_regimes(scm: Any, n: int, folder: Path, csv: bool, seed: int) -> list[
         name = "+".join(regime) or "obs"
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(n, i)))
         parquet, text = folder / f"{name}.parquet", folder / f"{name}.csv"
-        writer = None
+        writer = text_writer = None
         for start in range(0, n, WRITE_ROWS):
             frame = scm.sample(min(WRITE_ROWS, n - start), intervened=regime, rng=rng)
             table = pa.Table.from_pandas(frame, preserve_index=False)
             writer = writer or pq.ParquetWriter(parquet, table.schema)
             writer.write_table(table)
             if csv:
-                frame.to_csv(text, mode="a", header=start == 0, index=False)
+                text_writer = text_writer or pcsv.CSVWriter(text, table.schema)
+                text_writer.write_table(table)
         assert writer is not None
         writer.close()
+        if text_writer is not None:
+            text_writer.close()
         options.append(name if not regime else f"{name}={folder / name}")
     return options
 

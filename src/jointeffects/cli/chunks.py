@@ -20,7 +20,7 @@ from jointeffects.errors import DataError
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Bytes per CSV block when a file's rows are too short to estimate.
+#: Smallest CSV block (bytes) of a dask partition.
 _MIN_BLOCK = 1 << 20
 
 
@@ -93,24 +93,23 @@ def _batches(
             import pyarrow.parquet as pq
 
             for file in _parquet_files(path):
-                batches = pq.ParquetFile(file).iter_batches(batch_size=chunk_rows, columns=only)
+                # pre-buffering would read ahead the whole file: memory grows with it
+                parquet = pq.ParquetFile(file, pre_buffer=False, buffer_size=1 << 20)
+                batches = parquet.iter_batches(batch_size=chunk_rows, columns=only)
                 for batch in batches:
                     yield _named(batch.to_pandas())
             return
-        import pyarrow as pa
-        from pyarrow import csv
+        import pandas as pd
 
-        types = {c: (pa.string() if c == text else pa.float64()) for c in columns}
-        reader = csv.open_csv(
-            path,
-            read_options=csv.ReadOptions(block_size=_csv_block(path, chunk_rows)),
-            convert_options=csv.ConvertOptions(column_types=types, include_columns=only),
-        )
-        for batch in reader:
-            yield _named(batch.to_pandas())
+        # pandas' chunked parser: bounded memory, and the values of the in-memory read
+        raw = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        types = {c: (str if c.strip() == text else float) for c in raw}
+        use = None if only is None else [c for c in raw if c.strip() in only]
+        for chunk in pd.read_csv(path, chunksize=chunk_rows, dtype=types, usecols=use):
+            yield _named(chunk)
     except DataError:
         raise
-    except Exception as exc:  # pyarrow raises many types; all mean "unreadable"
+    except Exception as exc:  # the parsers raise many types; all mean "unreadable"
         raise DataError(f"cannot read '{path}' as {kind}: {_reason(exc)}") from None
 
 
