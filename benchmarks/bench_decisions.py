@@ -14,13 +14,15 @@ same bounds:
 - paper:          JointEffectEstimator, intervals from --n-boot bootstrap refits
 - observational:  ObservationalBaseline, what a media-mix model that treats spend as
                   unconfounded does (its bootstrap intervals are for its regression)
+- topline:        JointTopline on one joint experiment with as many rows as all the regimes
+                  together: what an ideal randomised design would give (bootstrap intervals)
 - true:           the exact optimum (regret 0 by construction; its gain is shown)
 
 Also the share of SCMs whose plan is worse than the current allocation, and the coverage of
 the plan-value interval (does it hold the plan's exact expected outcome?) at nominal 90 %.
 Writes ``benchmarks/results/decisions.json``.
 
-    python benchmarks/bench_decisions.py --scms 30 --sizes 500 2000
+    python benchmarks/bench_decisions.py --scms 30 --sizes 500 2000 10000
 """
 
 from __future__ import annotations
@@ -36,15 +38,17 @@ from threadpoolctl import threadpool_limits
 
 from jointeffects import (
     JointEffectEstimator,
+    JointTopline,
     ObservationalBaseline,
     StructuredEstimator,
     fit_uncertainty,
     optimize_budget,
 )
-from jointeffects.estimate import as_regime_data
+from jointeffects.estimate import RegimeData, as_regime_data
+from jointeffects.estimate.regimes import frame_to_arrays
 from jointeffects.simulate.marketing import current_plan, sample_marketing_scm, true_optimal_plan
 
-METHODS = ("structured", "paper", "observational")
+METHODS = ("structured", "paper", "observational", "topline")
 
 
 def make(name: str):
@@ -52,6 +56,8 @@ def make(name: str):
         return StructuredEstimator(random_state=0)
     if name == "paper":
         return JointEffectEstimator()
+    if name == "topline":
+        return JointTopline()
     return ObservationalBaseline()
 
 
@@ -67,20 +73,27 @@ def run_one(K: int, n: int, s: int, args: argparse.Namespace) -> list[dict]:
     data = as_regime_data(
         {r: scm.sample(sizes[r], intervened=r, rng=rng) for r in regimes}, outcome=scm.outcome
     )
+    # the observational regime only for the support diagnostics; the topline fits the joint one
+    X, y = frame_to_arrays(
+        scm.sample(sum(sizes.values()), scm.actions, rng), data.actions, data.outcome, "joint"
+    )
+    joint = RegimeData(data.actions, data.outcome, {(): data.regimes[()], scm.actions: (X, y)})
     current = current_plan(scm)
     budget = sum(current.values())
     base = truth(scm, [current[a] for a in scm.actions])
-    rows, optimum = [], None
+    rows, optimum, bounds = [], None, None
     for name in METHODS:
         start = time.perf_counter()
-        est = make(name).fit(data)
+        train = joint if name == "topline" else data
+        est = make(name).fit(train)
         n_boot = 0 if est.capabilities().sandwich else args.n_boot
-        uncertainty = fit_uncertainty(est, data, n_boot=n_boot, rng=s)
+        uncertainty = fit_uncertainty(est, train, n_boot=n_boot, rng=s)
         plan = optimize_budget(
-            est, budget, data=data, current=current, uncertainty=uncertainty, level=args.level
-        )
+            est, budget, data=train, current=current, uncertainty=uncertainty,
+            level=args.level, bounds=bounds,
+        )  # fmt: skip
         table = plan.table.set_index("action")
-        if optimum is None:  # the same data give every method the same support bounds
+        if optimum is None:  # every method plans within the first one's support bounds
             bounds = {a: (r["lower_bound"], r["upper_bound"]) for a, r in table.iterrows()}
             optimum = true_optimal_plan(scm, budget, bounds=bounds).value
         value = truth(scm, table.loc[list(scm.actions), "recommended"].to_numpy())
