@@ -62,6 +62,9 @@ def paired_refits(
     of every estimator fitted on it. Checks ``n_boot`` at the call, refits lazily."""
     if n_boot < 2:
         raise DataError(f"n_boot={n_boot} must be at least 2 bootstrap replicates")
+    for estimator in estimators:
+        if refusal := estimator._resampling_refusal():
+            raise DataError(refusal)
     rng = np.random.default_rng(random_state)
     draw = resample_rows if resample is None else resample
 
