@@ -251,7 +251,7 @@ class StructuredEstimator(RegimeEstimator):
             stats, self.design_, self._pairs_, alphas
         )
         self.coef_, self.intercept_ = ridge(stats.sum(axis=0), self._keep(), self.alpha_)
-        self.hill_ = {}
+        self.hill_: dict[str, Any] = {}
         if tests is not None:
             fit_with_lift_tests(self, stats, alphas)
 

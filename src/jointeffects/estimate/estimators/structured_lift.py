@@ -153,9 +153,7 @@ def level_note(est: StructuredEstimator) -> str:
     """The note that the joint effect's level is set by convention ("" if identified)."""
     if est.level_identified_:
         return ""
-    means = ", ".join(
-        f"{c} at {est.x_mean_[est.actions_.index(c)]:.4g}" for c in est.lift_shapes_
-    )
+    means = ", ".join(f"{c} at {est.x_mean_[est.actions_.index(c)]:.4g}" for c in est.lift_shapes_)
     return (
         f"level not identified: lift tests give differences only, so the curves of {means} "
         "(their observational means) are set to 0; joint predictions are right up to a "

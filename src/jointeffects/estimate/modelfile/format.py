@@ -58,8 +58,9 @@ __all__ = [
 
 #: Format 8 (this version) adds the structured model's lift tests per channel, declared
 #: shapes and Hill curves; format 7 its own ψ degree; format 6 the verdict of the
-#: regressions' misfit tests, which flags mixed effects (``mixed_misfit``; files written before the extension test joined the binned
-#: residual test hold the binned test's verdict alone); format 5 the structured sandwich's penalty
+#: regressions' misfit tests, which flags mixed effects (``mixed_misfit``; files written
+#: before the extension test joined the binned residual test hold the binned test's verdict
+#: alone); format 5 the structured sandwich's penalty
 #: neighbour (``lighter``); format 4 allowed whole structured models as bootstrap replicates,
 #: format 3 added the richer learners' bootstrap refits (``partner_replicates``), format 2 the
 #: structured model's degree neighbour and specification verdict. Files of formats 3 to 7
