@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from jointeffects.cli.io import data_inputs, out_option, read_table, regime_files
+from jointeffects.cli.lift import check_lift_options, lift_options, parse_shapes, read_lift_tests
 from jointeffects.cli.paths import check_outputs
 from jointeffects.cli.sizes import check_memory, design_bytes, n_monomials
 from jointeffects.errors import DataError
@@ -16,7 +17,9 @@ from jointeffects.estimate.estimators.registry import SAVABLE, estimator_class
 _OBS = "obs"
 
 
-def _estimator(name: str, degree: int, psi_degree: int, cv: int, seed: int) -> Any:
+def _estimator(
+    name: str, degree: int, psi_degree: int, cv: int, seed: int, lift_shape: Any = None
+) -> Any:
     from jointeffects.estimate import PolynomialRidgeCV
 
     cls = estimator_class(name)
@@ -27,6 +30,7 @@ def _estimator(name: str, degree: int, psi_degree: int, cv: int, seed: int) -> A
         psi_degrees=tuple(range(1, psi_degree + 1)),
         cv=cv,
         random_state=seed,
+        lift_shape=lift_shape,
     )
 
 
@@ -75,7 +79,9 @@ def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
             )
     else:
         lines.append("additivity (Assumption 2): not checked; pass --validate-with JOINT_FILE")
-    if uncertainty is None:
+    if uncertainty is None and getattr(est, "hill_", None):
+        lines.append("intervals: none stored (not available for a declared Hill curve)")
+    elif uncertainty is None:
         lines.append("intervals: none stored (--n-boot 0)")
     elif uncertainty.method == "bootstrap":
         line = f"intervals: {len(uncertainty.replicates)} bootstrap refits"
@@ -157,11 +163,11 @@ def _check_design(estimator: str, n_actions: int, n_regimes: int, degree: int, c
 @click.option(
     "--n-boot",
     type=click.IntRange(min=0),
-    default=50,
-    show_default=True,
-    help="Bootstrap refits stored for intervals (--estimator structured: each relearns the "
-    "structure; with 0 it stores the fast analytic sandwich instead, which ignores that "
-    "learning); 0 stores none for the other estimators.",
+    default=None,
+    help="Bootstrap refits stored for intervals [default: 50; 0 with --lift-tests] "
+    "(--estimator structured: each relearns the structure; with 0 it stores the fast "
+    "analytic sandwich instead, which ignores that learning); 0 stores none for the other "
+    "estimators.",
 )
 @click.option(
     "--validate-with",
@@ -177,6 +183,7 @@ def _check_design(estimator: str, n_actions: int, n_regimes: int, degree: int, c
     show_default=True,
     help="Seed of CV and bootstrap.",
 )
+@lift_options
 @out_option("Model file to write (JSON).")
 def fit(
     outcome: str,
@@ -186,18 +193,25 @@ def fit(
     degree: int | None,
     psi_degree: int,
     cv: int,
-    n_boot: int,
+    n_boot: int | None,
     validate_with: tuple[str, ...],
     seed: int,
     out: Path,
+    lift_tests: Path | None,
+    lift_shape: tuple[str, ...],
 ) -> None:
     """Fit a joint-effect model on observational data plus single-action experiments."""
     if degree is None:
         degree = 2 if estimator == "structured" else 3
+    n_boot = check_lift_options(estimator, lift_tests, lift_shape, n_boot)
+    shapes = parse_shapes(lift_shape)
     check_outputs(  # fail before the fit, not after it
         [("--out", out, "model")],
-        data_inputs(data, "--data") + data_inputs(validate_with, "--validate-with"),
+        data_inputs(data, "--data")
+        + data_inputs(validate_with, "--validate-with")
+        + ([] if lift_tests is None else [("--lift-tests", lift_tests)]),
     )
+    lift = read_lift_tests(lift_tests)
     held_files = regime_files(validate_with, "", "--validate-with")
     tables = _read_regimes(data, regime_col)
     # the size check before the estimators' imports and validation: a refusal is immediate
@@ -216,13 +230,13 @@ def fit(
     from jointeffects.estimate.modelfile.format import fit_uncertainty, save_model
 
     regimes = as_regime_data(tables, outcome=outcome, regime_col=regime_col)
-    est = _estimator(estimator, degree, psi_degree, cv, seed)
+    est = _estimator(estimator, degree, psi_degree, cv, seed, shapes)
     try:
         with np.errstate(all="ignore"):
-            est.fit(regimes)  # validated: the support warnings are printed below
+            est.fit(regimes, lift_tests=lift)  # validated: the support warnings are printed below
             diagnostics = support_diagnostics(regimes)
             uncertainty = None
-            if estimator == "structured" or n_boot > 0:
+            if (estimator == "structured" and not getattr(est, "hill_", None)) or n_boot > 0:
                 uncertainty = fit_uncertainty(est, regimes, n_boot=n_boot, rng=seed)
     except (np.linalg.LinAlgError, FloatingPointError, OverflowError) as exc:
         raise DataError(

@@ -93,9 +93,11 @@ def lift_table(lift_tests: Any, actions: Sequence[str]) -> pd.DataFrame:
         values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
         bad = np.flatnonzero(~np.isfinite(values))
         if len(bad):
+            value = frame[column].iloc[bad[0]]
+            shown = repr(value) if isinstance(value, str) else str(value)
             raise DataError(
-                f"lift test row {bad[0]}: {column} is {frame[column].iloc[bad[0]]!r}; every "
-                f"{column} must be a finite number"
+                f"lift test row {bad[0]}: {column} is {shown}; every {column} must be a finite "
+                "number"
             )
         out[column] = values
     for column, ok, what in (

@@ -46,7 +46,10 @@ def structured_state(est: StructuredEstimator) -> dict[str, Any]:
             "blocks": lists(est.blocks_),
             "units": lists(est.units_),
             "ancestors": {a: list(v) for a, v in est.ancestors_.items()},
-            "identified": [unit in est.blocks_ for unit in est.units_],
+            "identified": [
+                unit in est.blocks_ and est.lift_shapes_.get(unit[0], "polynomial") == "polynomial"
+                for unit in est.units_
+            ],
             "design_degree": int(est.design_.degree),
             "x_mean": floats(est.x_mean_),
             "x_scale": floats(est.x_scale_),
