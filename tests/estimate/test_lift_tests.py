@@ -16,6 +16,7 @@ from jointeffects.estimate import (
     optimize_budget,
     save_model,
 )
+from jointeffects.estimate.estimators.structured_lift import lift_only_ancestors
 from jointeffects.estimate.uncertainty.fitted import sandwich_uncertainty
 from jointeffects.simulate.marketing import current_plan
 
@@ -173,11 +174,24 @@ def test_too_few_lift_tests_are_refused_with_what_is_missing():
     assert est.fit(data, outcome="sales", lift_tests=one).degree_ == 1
 
 
-def test_learning_the_structure_with_a_lift_only_channel_asks_for_a_dag():
+def test_learned_structures_take_a_lift_only_channel_as_a_possible_ancestor():
     scm = _scm()
-    tests = _lift(scm, "social", [0.8, 1.0, 1.2], 0.05, rng=0)
-    with pytest.raises(DataError, match="lift tests do not reveal ancestors.*pass dag="):
-        StructuredEstimator().fit(_data(scm, 100, seed=31), outcome="sales", lift_tests=tests)
+    tests = _lift(scm, "social", np.linspace(0.7, 1.2, 6), 0.05, rng=0)
+    est = StructuredEstimator(**FAST).fit(
+        _data(scm, 800, seed=31), outcome="sales", lift_tests=tests
+    )
+    # the experiments show tv and search upstream of social; social's place is unknown
+    assert set(est.ancestors_["social"]) == set(scm.ancestors("social")) == {"tv", "search"}
+    assert est.ancestors_["tv"] == () and est.ancestors_["search"] == ("tv",)
+    assert _curve_error(est, scm, "social") < 0.04
+    # a lift-only channel that no experiment shows downstream of an action may be its ancestor
+    widened = lift_only_ancestors({"a": (), "b": ("a",), "c": ("a",)}, ("c",))
+    assert widened == {"a": (), "b": ("a", "c"), "c": ("a",)}
+    # an action with neither an experiment nor lift tests still needs a dag
+    data = _data(scm, 100, seed=31, experiments=("search",))
+    with pytest.raises(DataError, match=r"experiment \(or lift tests\) on every action; none "
+                       r"on \['tv'\]: pass dag="):  # fmt: skip
+        StructuredEstimator(**FAST).fit(data, outcome="sales", lift_tests=tests)
 
 
 def test_a_hill_curve_is_recovered_from_noise_free_tests():

@@ -37,6 +37,7 @@ from jointeffects.estimate.estimators.structured_lift import (
     fit_with_lift_tests,
     level_note,
     lift_moments,
+    lift_only_ancestors,
     lift_summary,
     lift_units,
     resampling_refusal,
@@ -90,8 +91,9 @@ class StructuredEstimator(RegimeEstimator):
         position in it, so held, chunked and dask input give the same folds.
     dag : mapping, optional
         ``{action: [parent actions]}``. If None (and no ``ancestors``) the ancestor sets are
-        learned from the experiments (see ``structure_test``), which needs an experiment for
-        every action.
+        learned from the experiments (see ``structure_test``), which needs an experiment or
+        lift tests for every action; a channel with lift tests only is then taken as a
+        possible ancestor of every action the experiments do not show to be its ancestor.
     ancestors : mapping, optional
         ``{action: [ancestor actions]}``, used as given, e.g. the ``ancestors_`` another fit
         learned (the sandwich's partners reuse them so). Not with ``dag``.
@@ -203,12 +205,11 @@ class StructuredEstimator(RegimeEstimator):
             raise DataError("pass dag= or ancestors=, not both")
         test = self._structure_test(streamed=data is None)
         learned = self.dag is None and self.ancestors is None
-        if learned and covered != set(actions):
-            lift = " (lift tests do not reveal ancestors)" if self.lift_only_ else ""
+        missing = [a for a in actions if a not in covered and a not in self.lift_only_]
+        if learned and missing:
             raise DataError(
-                f"learning the ancestor sets needs an experiment on every action; none on "
-                f"{[a for a in actions if a not in covered]}{lift}: pass dag= or ancestors= "
-                "instead"
+                f"learning the ancestor sets needs an experiment (or lift tests) on every "
+                f"action; none on {missing}: pass dag= instead"
             )
         if self.cv < 2:
             raise DataError(f"cv must be at least 2, got {self.cv}")
@@ -234,6 +235,8 @@ class StructuredEstimator(RegimeEstimator):
         else:
             moments = readers[()].reduce(action_moments)
             moments = compute({(): moments})[()]
+        if learned:
+            self.ancestors_ = lift_only_ancestors(self.ancestors_, self.lift_only_)
         assert moments is not None
         # Polynomials of standardised actions: same span, better conditioned Gram matrices.
         self.x_mean_, self.x_scale_ = moments.mean, moments.std()

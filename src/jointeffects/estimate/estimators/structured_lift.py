@@ -53,6 +53,22 @@ def lift_units(est: StructuredEstimator, streams: Any, degree: int) -> tuple[Reg
     return experiments
 
 
+def lift_only_ancestors(
+    ancestors: dict[str, tuple[str, ...]], lift_only: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    """Learned ancestor sets widened for channels without an experiment: the experiments
+    show which actions are ancestors of such a channel, but not whose ancestor it is, so it
+    is taken as a possible ancestor of every other action (a spare ancestor costs variance
+    in ψ, a missing one biases the fit)."""
+    actions = tuple(ancestors)
+    out = dict(ancestors)
+    for channel in lift_only:
+        for action in actions:
+            if action != channel and action not in ancestors[channel]:
+                out[action] = tuple(a for a in actions if a in {*out[action], channel})
+    return out
+
+
 def resampling_refusal(est: StructuredEstimator) -> str:
     """Why bootstrap refits of ``est`` would be wrong ("" without lift tests)."""
     if getattr(est, "lift_tests_", None) is None:
@@ -153,11 +169,11 @@ def level_note(est: StructuredEstimator) -> str:
     """The note that the joint effect's level is set by convention ("" if identified)."""
     if est.level_identified_:
         return ""
-    means = ", ".join(f"{c} at {est.x_mean_[est.actions_.index(c)]:.4g}" for c in est.lift_shapes_)
+    means = ", ".join(f"{c} {est.x_mean_[est.actions_.index(c)]:.4g}" for c in est.lift_shapes_)
     return (
-        f"level not identified: lift tests give differences only, so the curves of {means} "
-        "(their observational means) are set to 0; joint predictions are right up to a "
-        "constant, differences (curves, gains, budget plans) are identified"
+        "level not identified: lift tests give differences only, so each lift-only curve is set "
+        f"to 0 at its channel's observational mean ({means}); joint predictions are right up to "
+        "a constant, differences (curves, gains, budget plans) are identified"
     )
 
 
