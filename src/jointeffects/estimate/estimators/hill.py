@@ -21,6 +21,11 @@ from jointeffects.errors import DataError
 class HillCurve:
     """A fitted Hill curve φ(a) = beta·a / (a + kappa); spend below 0 counts as 0.
 
+    The declared shape of a channel known from lift tests alone
+    (``StructuredEstimator(lift_shape="hill")``), kept in the fit's ``hill_``. It assumes a
+    monotone, saturating curve that is zero at zero spend. Read more in the
+    :ref:`user guide <lift-tests>`.
+
     Attributes
     ----------
     beta : float

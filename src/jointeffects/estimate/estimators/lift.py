@@ -54,6 +54,12 @@ def lift_table(lift_tests: Any, actions: Sequence[str]) -> pd.DataFrame:
     DataError
         Naming the bad column or row: a missing or unknown column, no rows, an unknown
         channel, a non-finite value, ``sigma`` ≤ 0 or ``delta_x`` = 0.
+
+    Notes
+    -----
+    :meth:`StructuredEstimator.fit <jointeffects.StructuredEstimator.fit>` calls this on
+    its ``lift_tests``; call it directly to check a table before fitting. Read more in the
+    :ref:`user guide <lift-tests>`.
     """
     if isinstance(lift_tests, pd.DataFrame):
         frame = lift_tests
