@@ -65,14 +65,18 @@ def test_a_channel_without_an_experiment_file_is_fitted_from_its_lift_tests(fold
         assert saved.uncertainty is not None and saved.uncertainty.method == "sandwich"
 
 
-def test_a_declared_hill_curve_is_fitted_and_stores_no_intervals(folder, tmp_path):
+def test_a_declared_hill_curve_is_fitted_with_its_intervals(folder, tmp_path):
     out = tmp_path / "hill.json"
     args = _args(folder, "--lift-tests", folder / "lift.csv", "--lift-shape", "social=hill")
     result = run([*args, "--out", out])
     assert result.exit_code == 0, result.output
     assert "social 6 (only; hill curve)" in result.output
-    assert "intervals: none stored (not available for a declared Hill curve)" in result.output
-    assert set(load_model(out).estimator.hill_) == {"social"}
+    assert "intervals: sandwich covariance" in result.output
+    saved = load_model(out)
+    assert set(saved.estimator.hill_) == {"social"}
+    queries = pd.read_csv(folder / "obs.csv").drop(columns="sales").iloc[:5]
+    table = saved.predict_table(queries, level=0.9)
+    assert (table["upper"] > table["lower"]).all()
 
 
 def _edited(folder: Path, tmp_path: Path, edit) -> Path:

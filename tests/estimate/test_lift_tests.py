@@ -215,8 +215,18 @@ def test_a_hill_curve_is_recovered_from_noise_free_tests():
     assert curve.kappa == pytest.approx(kappa, rel=1e-6)
     assert _curve_error(est, scm, "social", curve=hill) < 1e-6
     assert "social 4 (only; hill curve)" in " ".join(est._fit_summary()[1])
-    with pytest.raises(DataError, match="not available for channels with a declared shape"):
-        sandwich_uncertainty(est, _regimes(data), misspecification=False)
+    # the curve's band comes from the tests' stated σ: twice the σ, twice the width
+    k = scm.actions.index("social")
+    X = np.repeat(est.x_mean_[None, :], 2, axis=0)
+    X[1, k] *= 1.2
+    ses = []
+    for sigma in (0.01, 0.02):
+        fitted = StructuredEstimator(dag=_dag(scm), lift_shape="hill", **FAST).fit(
+            data, outcome="sales", lift_tests=tests.assign(sigma=sigma)
+        )
+        u = sandwich_uncertainty(fitted, _regimes(data), misspecification=False)
+        ses.append(u.band(fitted, X[1:], base=X[0], intervened=["social"])["se"].iloc[0])
+    assert 0 < ses[0] and ses[1] / ses[0] == pytest.approx(2.0, rel=1e-6)
 
 
 def test_model_files_round_trip_lift_fits(lift_only, tmp_path):
@@ -264,6 +274,33 @@ def test_sandwich_intervals_of_lift_only_differences_cover():
         data = _data(scm, 500, seed=1000 + 10 * rep)
         tests = _lift(scm, "social", np.linspace(0.7, 1.2, 6), 0.1, rng=rep)
         est = StructuredEstimator(dag=_dag(scm), degrees=(2,), psi_degrees=(2,), random_state=0)
+        est.fit(data, outcome="sales", lift_tests=tests)
+        u = sandwich_uncertainty(est, _regimes(data), misspecification=False)
+        band = u.band(est, X[1:], base=X[0], level=0.9)
+        hits.append(band["lower"].iloc[0] <= truth <= band["upper"].iloc[0])
+    assert 0.78 <= np.mean(hits) <= 0.99, np.mean(hits)
+
+
+@pytest.mark.slow
+def test_sandwich_intervals_of_hill_differences_cover():
+    # measured over 200 repetitions: coverage 0.90 (σ 5 % of the mean lift) and 0.91 (20 %)
+    # at nominal 0.9; the margin is as for the polynomial curve
+    scm = _scm(1)
+    beta, kappa = 4.0, 2.5
+
+    def hill(a):
+        return beta * a / (a + kappa)
+
+    k = scm.actions.index("social")
+    X = np.repeat(_means(scm)[None, :], 2, axis=0)
+    X[0, k] *= 0.8
+    X[1, k] *= 1.2
+    truth = hill(X[1, k]) - hill(X[0, k])
+    data = _data(scm, 300, seed=5)  # no raw row involves a Hill curve: only its tests vary
+    hits = []
+    for rep in range(50):
+        tests = _lift(scm, "social", np.linspace(0.5, 1.3, 6), 0.1, rng=rep, curve=hill)
+        est = StructuredEstimator(dag=_dag(scm), lift_shape="hill", **FAST)
         est.fit(data, outcome="sales", lift_tests=tests)
         u = sandwich_uncertainty(est, _regimes(data), misspecification=False)
         band = u.band(est, X[1:], base=X[0], level=0.9)

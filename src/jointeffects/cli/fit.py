@@ -79,9 +79,7 @@ def _summary(est: Any, diagnostics: Any, uncertainty: Any) -> list[str]:
             )
     else:
         lines.append("additivity (Assumption 2): not checked; pass --validate-with JOINT_FILE")
-    if uncertainty is None and getattr(est, "hill_", None):
-        lines.append("intervals: none stored (not available for a declared Hill curve)")
-    elif uncertainty is None:
+    if uncertainty is None:
         lines.append("intervals: none stored (--n-boot 0)")
     elif uncertainty.method == "bootstrap":
         line = f"intervals: {len(uncertainty.replicates)} bootstrap refits"
@@ -236,7 +234,7 @@ def fit(
             est.fit(regimes, lift_tests=lift)  # validated: the support warnings are printed below
             diagnostics = support_diagnostics(regimes)
             uncertainty = None
-            if (estimator == "structured" and not getattr(est, "hill_", None)) or n_boot > 0:
+            if estimator == "structured" or n_boot > 0:
                 uncertainty = fit_uncertainty(est, regimes, n_boot=n_boot, rng=seed)
     except (np.linalg.LinAlgError, FloatingPointError, OverflowError) as exc:
         raise DataError(

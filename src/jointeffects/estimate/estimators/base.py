@@ -304,6 +304,11 @@ class RegimeEstimator(BaseEstimator):
         ``theta`` (None without lift tests)."""
         return None
 
+    def _shape_rows(self, X: np.ndarray, intervened: Any) -> tuple[np.ndarray, np.ndarray] | None:
+        """For a sandwich band: the gradients at X of the prediction's parts fitted apart from
+        the ridge, with their parameters' covariance (None if there are none)."""
+        return None
+
     def _resampling_refusal(self) -> str:
         """Why bootstrap refits of this fit would be wrong ("" if they are fine)."""
         return ""

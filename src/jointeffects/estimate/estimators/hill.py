@@ -44,6 +44,11 @@ class HillCurve:
         a = np.clip(np.asarray(a, dtype=float), 0.0, None)
         return self.beta * a / (a + self.kappa)
 
+    def gradient(self, a: np.ndarray) -> np.ndarray:
+        """∂φ/∂(beta, kappa) at the levels ``a``: shape (len(a), 2)."""
+        a = np.clip(np.asarray(a, dtype=float), 0.0, None)
+        return np.column_stack([a / (a + self.kappa), -self.beta * a / (a + self.kappa) ** 2])
+
 
 def _shape(a: np.ndarray, kappa: float) -> np.ndarray:
     a = np.clip(a, 0.0, None)

@@ -40,7 +40,9 @@ from jointeffects.estimate.estimators.structured_lift import (
     lift_only_ancestors,
     lift_summary,
     lift_units,
+    phi_units,
     resampling_refusal,
+    shape_rows,
     shape_terms,
 )
 from jointeffects.estimate.estimators.structured_state import (
@@ -241,10 +243,7 @@ class StructuredEstimator(RegimeEstimator):
         # Polynomials of standardised actions: same span, better conditioned Gram matrices.
         self.x_mean_, self.x_scale_ = moments.mean, moments.std()
         self.x_scale_[self.x_scale_ == 0] = 1.0
-        # a unit has φ columns if an experiment or lift tests inform them (a declared
-        # shape is fitted apart from the design)
-        shaped = {(c,) for c, kind in self.lift_shapes_.items() if kind != "polynomial"}
-        identified = tuple(u in self.blocks_ and u not in shaped for u in self.units_)
+        identified = phi_units(self)
         self._pairs_ = self._degree_pairs(actions, identified, degrees, psi)
         top = max(max(p) for p in self._pairs_)
         self.design_ = gated_design(actions, self.units_, self.ancestors_, identified, top)
@@ -401,6 +400,9 @@ class StructuredEstimator(RegimeEstimator):
 
     def _lift_moments(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return lift_moments(self, theta) if self.lift_counts_ else None
+
+    def _shape_rows(self, X: np.ndarray, intervened: Any) -> tuple[np.ndarray, np.ndarray] | None:
+        return shape_rows(self, X, self._intervened_regime(intervened)) if self.hill_ else None
 
     def _resampling_refusal(self) -> str:
         return resampling_refusal(self)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from jointeffects.errors import DataError
 from jointeffects.estimate.estimators.blocks import experiment_blocks
 from jointeffects.estimate.estimators.hill import HillCurve, fit_hill
 from jointeffects.estimate.estimators.lift import (
@@ -23,6 +22,7 @@ from jointeffects.estimate.estimators.lift import (
     lift_gram,
 )
 from jointeffects.estimate.learners.gram_ridge import moments, ridge, select, sse
+from jointeffects.estimate.learners.state import floats
 from jointeffects.estimate.regimes import Regime
 from jointeffects.jsonfield import Field
 
@@ -67,6 +67,13 @@ def lift_only_ancestors(
             if action != channel and action not in ancestors[channel]:
                 out[action] = tuple(a for a in actions if a in {*out[action], channel})
     return out
+
+
+def phi_units(est: StructuredEstimator) -> tuple[bool, ...]:
+    """Whether each unit has φ columns in the design: those an experiment or lift tests
+    inform, except curves of a declared shape (fitted apart from the design)."""
+    shaped = {(c,) for c, kind in est.lift_shapes_.items() if kind != "polynomial"}
+    return tuple(u in est.blocks_ and u not in shaped for u in est.units_)
 
 
 def resampling_refusal(est: StructuredEstimator) -> str:
@@ -124,12 +131,8 @@ def fit_with_lift_tests(est: StructuredEstimator, stats: np.ndarray, alphas: np.
 
 def lift_moments(est: StructuredEstimator, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The sandwich's bread Σ w·z zᵀ and meat Σ w²·σ²·z zᵀ of the lift rows z = [0, Z_kept]
-    (w = s²/σ²; the tests' variance is their reported σ², not a residual)."""
-    if est.hill_:
-        raise DataError(
-            f"intervals are not available for channels with a declared shape ({sorted(est.hill_)}"
-            " are Hill curves); fit them without lift_shape, as polynomials, for intervals"
-        )
+    (w = s²/σ²; the tests' variance is their reported σ², not a residual). Tests of Hill
+    channels are not rows of the ridge: see :func:`shape_rows`."""
     p = len(theta)
     tests = polynomial_tests(est)
     if tests is None or est.lift_variance_ is None:
@@ -149,6 +152,23 @@ def shape_terms(est: StructuredEstimator, X: np.ndarray, regime: tuple[str, ...]
             k = est.actions_.index(channel)
             out += curve(X[:, k]) - curve(np.array([est.x_mean_[k]]))[0]
     return out
+
+
+def shape_rows(
+    est: StructuredEstimator, X: np.ndarray, regime: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The gradients of :func:`shape_terms` with respect to each Hill curve's (beta, kappa),
+    shape (n, 2·n_curves), and the block-diagonal covariance of those parameters (the
+    curves are fitted on their tests alone, apart from the ridge)."""
+    J = np.zeros((len(X), 2 * len(est.hill_)))
+    cov = np.zeros((2 * len(est.hill_), 2 * len(est.hill_)))
+    for j, (channel, curve) in enumerate(est.hill_.items()):
+        cov[2 * j : 2 * j + 2, 2 * j : 2 * j + 2] = curve.covariance
+        if channel in regime:
+            k = est.actions_.index(channel)
+            at_mean = curve.gradient(est.x_mean_[k : k + 1])
+            J[:, 2 * j : 2 * j + 2] = curve.gradient(X[:, k]) - at_mean
+    return J, cov
 
 
 def lift_summary(est: StructuredEstimator) -> list[str]:
@@ -182,7 +202,10 @@ def lift_state(est: StructuredEstimator) -> dict[str, Any]:
     return {
         "lift_counts": {c: int(n) for c, n in est.lift_counts_.items()},
         "lift_shapes": dict(est.lift_shapes_),
-        "hill": {c: [h.beta, h.kappa] for c, h in est.hill_.items()},
+        "hill": {
+            c: {"beta": h.beta, "kappa": h.kappa, "covariance": floats(h.covariance)}
+            for c, h in est.hill_.items()
+        },
     }
 
 
@@ -219,7 +242,11 @@ def read_lift_state(est: StructuredEstimator, f: Field | None, actions: list[str
         hill = f["hill"]
         wanted = tuple(a for a, kind in est.lift_shapes_.items() if kind == "hill")
         for a in hill.obj(wanted).value:
-            beta, kappa = hill[a].array((2,), positive=True)
-            est.hill_[a] = HillCurve(float(beta), float(kappa), np.full((2, 2), np.nan))
+            curve = hill[a].obj(("beta", "kappa", "covariance"))
+            est.hill_[a] = HillCurve(
+                curve["beta"].number(positive=True),
+                curve["kappa"].number(positive=True),
+                curve["covariance"].array((2, 2)),
+            )
     est.lift_only_ = tuple(est.lift_shapes_)
     est.level_identified_ = not est.lift_only_

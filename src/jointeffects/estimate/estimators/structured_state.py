@@ -10,6 +10,7 @@ import numpy as np
 from jointeffects.estimate.estimators.state import lists, read_regime, read_regimes
 from jointeffects.estimate.estimators.structured_lift import (
     lift_state,
+    phi_units,
     read_lift_state,
     read_shape_param,
 )
@@ -46,10 +47,7 @@ def structured_state(est: StructuredEstimator) -> dict[str, Any]:
             "blocks": lists(est.blocks_),
             "units": lists(est.units_),
             "ancestors": {a: list(v) for a, v in est.ancestors_.items()},
-            "identified": [
-                unit in est.blocks_ and est.lift_shapes_.get(unit[0], "polynomial") == "polynomial"
-                for unit in est.units_
-            ],
+            "identified": list(phi_units(est)),
             "design_degree": int(est.design_.degree),
             "x_mean": floats(est.x_mean_),
             "x_scale": floats(est.x_scale_),
