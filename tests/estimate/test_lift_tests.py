@@ -247,16 +247,18 @@ def test_model_files_round_trip_lift_fits(lift_only, tmp_path):
         assert loaded._fit_summary() == fitted._fit_summary()
 
 
-def test_sandwich_includes_the_lift_rows_and_the_bootstrap_is_refused(lift_only):
-    scm, data, _, est = lift_only
-    u = sandwich_uncertainty(est, _regimes(data), misspecification=False)
+def test_sandwich_and_bootstrap_both_see_the_lift_tests(lift_only):
+    scm, data, tests, est = lift_only
     k = scm.actions.index("social")
     X = np.repeat(est.x_mean_[None, :], 2, axis=0)
     X[1, k] *= 1.2
-    band = u.band(est, X[1:], base=X[0])
-    assert 0 < band["se"].iloc[0] < np.inf
-    with pytest.raises(DataError, match="bootstrap refits of a fit with lift tests"):
-        fit_uncertainty(est, _regimes(data), n_boot=5)
+    sandwich = sandwich_uncertainty(est, _regimes(data), misspecification=False)
+    se = sandwich.band(est, X[1:], base=X[0])["se"].iloc[0]
+    # the lift-only difference rests on the tests: its se is about that of their GLS fit
+    boot = fit_uncertainty(est, _regimes(data), n_boot=20, rng=0)
+    assert all(r.lift_counts_ == {"social": 6} for r in boot.replicates)
+    spread = np.std([np.diff(r.predict(X))[0] for r in boot.replicates])
+    assert 0.5 * se < spread < 2 * se, (spread, se)
 
 
 @pytest.mark.slow
@@ -376,11 +378,14 @@ def test_streamed_regimes_with_lift_tests_fit_as_held_ones(lift_only):
     np.testing.assert_allclose(streamed.predict(Q), est.predict(Q), rtol=1e-7, atol=0)
 
 
-def test_response_curves_of_a_lift_fit_take_the_sandwich(lift_only):
+def test_response_curves_of_a_lift_fit_have_bands(lift_only):
     _, data, _, est = lift_only
-    curves = response_curves(est, data, grid=5, outcome="sales")
-    assert set(curves["action"]) == {"tv", "search", "social"}
-    assert np.isfinite(curves[["lower", "upper"]].to_numpy()).all()
+    for intervals in ("sandwich", "bootstrap"):
+        curves = response_curves(
+            est, data, grid=5, outcome="sales", intervals=intervals, n_boot=5, random_state=0
+        )
+        assert set(curves["action"]) == {"tv", "search", "social"}
+        assert np.isfinite(curves[["lower", "upper"]].to_numpy()).all()
 
 
 def test_a_format_7_structured_file_without_lift_keys_is_read(lift_only, tmp_path):

@@ -161,11 +161,11 @@ def _check_design(estimator: str, n_actions: int, n_regimes: int, degree: int, c
 @click.option(
     "--n-boot",
     type=click.IntRange(min=0),
-    default=None,
-    help="Bootstrap refits stored for intervals [default: 50; 0 with --lift-tests] "
-    "(--estimator structured: each relearns the structure; with 0 it stores the fast "
-    "analytic sandwich instead, which ignores that learning); 0 stores none for the other "
-    "estimators.",
+    default=50,
+    show_default=True,
+    help="Bootstrap refits stored for intervals (--estimator structured: each relearns the "
+    "structure; with 0 it stores the fast analytic sandwich instead, which ignores that "
+    "learning); 0 stores none for the other estimators.",
 )
 @click.option(
     "--validate-with",
@@ -191,7 +191,7 @@ def fit(
     degree: int | None,
     psi_degree: int,
     cv: int,
-    n_boot: int | None,
+    n_boot: int,
     validate_with: tuple[str, ...],
     seed: int,
     out: Path,
@@ -201,7 +201,7 @@ def fit(
     """Fit a joint-effect model on observational data plus single-action experiments."""
     if degree is None:
         degree = 2 if estimator == "structured" else 3
-    n_boot = check_lift_options(estimator, lift_tests, lift_shape, n_boot)
+    check_lift_options(estimator, lift_tests, lift_shape)
     shapes = parse_shapes(lift_shape)
     check_outputs(  # fail before the fit, not after it
         [("--out", out, "model")],

@@ -11,9 +11,6 @@ import click
 from jointeffects.cli.io import read_table
 from jointeffects.errors import DataError
 
-#: The bootstrap refits stored by default when no lift tests are given.
-DEFAULT_N_BOOT = 50
-
 
 def lift_options(func: Any) -> Any:
     """The two options, for the ``fit`` command."""
@@ -49,26 +46,15 @@ def parse_shapes(values: Sequence[str]) -> dict[str, str] | None:
     return out or None
 
 
-def check_lift_options(
-    estimator: str, lift_tests: Path | None, shapes: Sequence[str], n_boot: int | None
-) -> int:
-    """Refuse lift options the estimator cannot use; the number of bootstrap refits to
-    store (none with lift tests: their intervals come from the sandwich)."""
-    if lift_tests is None:
-        if shapes:
-            raise DataError("--lift-shape applies to channels of --lift-tests; pass --lift-tests")
-        return DEFAULT_N_BOOT if n_boot is None else n_boot
-    if estimator != "structured":
+def check_lift_options(estimator: str, lift_tests: Path | None, shapes: Sequence[str]) -> None:
+    """Refuse lift options the estimator cannot use."""
+    if lift_tests is None and shapes:
+        raise DataError("--lift-shape applies to channels of --lift-tests; pass --lift-tests")
+    if lift_tests is not None and estimator != "structured":
         raise DataError(
             f"--lift-tests needs --estimator structured (the estimator that fits lift tests), "
             f"got --estimator {estimator}"
         )
-    if n_boot:
-        raise DataError(
-            f"--n-boot {n_boot}: bootstrap refits would resample the rows but not the lift "
-            "tests; pass --n-boot 0 (the sandwich, the default with --lift-tests)"
-        )
-    return 0
 
 
 def read_lift_tests(path: Path | None) -> Any:

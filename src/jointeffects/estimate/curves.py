@@ -84,8 +84,7 @@ def response_curves(
         The point each curve is centred at and the other actions are held at; default the
         observational medians.
     intervals : {"auto", "bootstrap", "sandwich", None}, default="auto"
-        "auto": the bootstrap (for a StructuredEstimator its refits relearn the structure),
-        or the sandwich for a fit with lift tests, which refits would not resample;
+        "auto": the bootstrap (for a StructuredEstimator its refits relearn the structure);
         "sandwich": the fast analytic band of a StructuredEstimator, conditional on its
         learned structure (see :func:`~jointeffects.sandwich_intervals`).
     level, n_boot, random_state, outcome, min_rows
@@ -117,15 +116,15 @@ def response_curves(
         if intervals not in (None, "auto"):
             raise DataError(f"intervals={intervals!r} needs the training data: pass datasets")
         intervals = None
-    if intervals not in (None, "auto", "bootstrap", "sandwich"):
+    elif intervals == "auto":
+        intervals = "bootstrap"
+    if intervals not in (None, "bootstrap", "sandwich"):
         raise DataError(f"intervals={intervals!r} is not one of 'auto', 'bootstrap', 'sandwich'")
     fitted = estimator
     if data is not None:
         fitted = fitted_on(estimator, data)
     elif not hasattr(estimator, "actions_"):
         raise DataError("the estimator is not fitted: pass datasets or fit it first")
-    if intervals == "auto":  # the sandwich where refits would be wrong (lift tests)
-        intervals = "sandwich" if fitted._resampling_refusal() else "bootstrap"
     if intervals == "sandwich" and data is not None:
         structured_fit(fitted, data)  # refuses other estimators
     actions = tuple(fitted.actions_)

@@ -309,9 +309,10 @@ class RegimeEstimator(BaseEstimator):
         the ridge, with their parameters' covariance (None if there are none)."""
         return None
 
-    def _resampling_refusal(self) -> str:
-        """Why bootstrap refits of this fit would be wrong ("" if they are fine)."""
-        return ""
+    def _refit_on(self, data: RegimeData, rng: np.random.Generator) -> RegimeEstimator:
+        """A bootstrap replicate: a clone fitted on the resample ``data``; ``rng`` draws
+        whatever else the replicate resamples (nothing, by default)."""
+        return clone(self).fit(data)
 
     def _regressions(self) -> dict[Any, Any]:
         """The fitted per-regime learners behind mixed effects ({} if none)."""

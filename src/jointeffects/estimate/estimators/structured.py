@@ -41,7 +41,7 @@ from jointeffects.estimate.estimators.structured_lift import (
     lift_summary,
     lift_units,
     phi_units,
-    resampling_refusal,
+    redrawn_tests,
     shape_rows,
     shape_terms,
 )
@@ -404,8 +404,8 @@ class StructuredEstimator(RegimeEstimator):
     def _shape_rows(self, X: np.ndarray, intervened: Any) -> tuple[np.ndarray, np.ndarray] | None:
         return shape_rows(self, X, self._intervened_regime(intervened)) if self.hill_ else None
 
-    def _resampling_refusal(self) -> str:
-        return resampling_refusal(self)
+    def _refit_on(self, data: RegimeData, rng: np.random.Generator) -> StructuredEstimator:
+        return clone(self).fit(data, lift_tests=redrawn_tests(self, rng))
 
     def _model_state(self) -> dict[str, Any]:
         return structured_state(self)

@@ -76,15 +76,14 @@ def phi_units(est: StructuredEstimator) -> tuple[bool, ...]:
     return tuple(u in est.blocks_ and u not in shaped for u in est.units_)
 
 
-def resampling_refusal(est: StructuredEstimator) -> str:
-    """Why bootstrap refits of ``est`` would be wrong ("" without lift tests)."""
-    if getattr(est, "lift_tests_", None) is None:
-        return ""
-    return (
-        "bootstrap refits of a fit with lift tests are not available (they would resample the "
-        "rows but not the tests); use the sandwich: fit_uncertainty(..., n_boot=0), "
-        "sandwich_intervals, or CLI --n-boot 0"
-    )
+def redrawn_tests(est: StructuredEstimator, rng: np.random.Generator) -> pd.DataFrame | None:
+    """The fit's lift tests with each Δy redrawn from N(Δy, σ²), for a bootstrap replicate
+    (the raw rows are resampled; a summary can only be redrawn from its standard error)."""
+    tests = getattr(est, "lift_tests_", None)
+    if tests is None:
+        return None
+    noise = rng.standard_normal(len(tests)) * tests["sigma"].to_numpy()
+    return tests.assign(delta_y=tests["delta_y"].to_numpy() + noise)
 
 
 def polynomial_tests(est: StructuredEstimator) -> pd.DataFrame | None:
