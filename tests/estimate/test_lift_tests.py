@@ -193,8 +193,8 @@ def test_learned_structures_take_a_lift_only_channel_as_a_possible_ancestor():
     assert widened == {"a": (), "b": ("a", "c"), "c": ("a",)}
     # an action with neither an experiment nor lift tests still needs a dag
     data = _data(scm, 100, seed=31, experiments=("search",))
-    with pytest.raises(DataError, match=r"experiment \(or lift tests\) on every action; none "
-                       r"on \['tv'\]: pass dag="):  # fmt: skip
+    with pytest.raises(DataError, match=r"experiment on every action \(or lift tests on "
+                       r"it\); none on \['tv'\]: pass dag="):  # fmt: skip
         StructuredEstimator(**FAST).fit(data, outcome="sales", lift_tests=tests)
 
 

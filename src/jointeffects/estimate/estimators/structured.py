@@ -210,8 +210,8 @@ class StructuredEstimator(RegimeEstimator):
         missing = [a for a in actions if a not in covered and a not in self.lift_only_]
         if learned and missing:
             raise DataError(
-                f"learning the ancestor sets needs an experiment (or lift tests) on every "
-                f"action; none on {missing}: pass dag= instead"
+                f"learning the ancestor sets needs an experiment on every action (or lift "
+                f"tests on it); none on {missing}: pass dag= instead"
             )
         if self.cv < 2:
             raise DataError(f"cv must be at least 2, got {self.cv}")
