@@ -405,3 +405,18 @@ def test_a_format_7_structured_file_without_lift_keys_is_read(lift_only, tmp_pat
     both = ["tv", "search"]  # social has no experiment in these data
     np.testing.assert_array_equal(loaded.predict(Q, both), plain.predict(Q, both))
     assert loaded.level_identified_ and loaded.lift_counts_ == {}
+
+
+def test_a_mapping_of_columns_is_a_lift_table_and_hill_levels_must_be_spend():
+    scm = _scm()
+    tests = _lift(scm, "social", np.linspace(0.7, 1.2, 6), 0.05, rng=0)
+    data = _data(scm, 300, seed=8)
+    columns = {c: tests[c].tolist() for c in tests.columns}
+    a = StructuredEstimator(dag=_dag(scm), **FAST).fit(data, outcome="sales", lift_tests=columns)
+    b = StructuredEstimator(dag=_dag(scm), **FAST).fit(data, outcome="sales", lift_tests=tests)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    below = tests.assign(x=tests["x"] - tests["x"].max())
+    with pytest.raises(DataError, match="reach negative levels; a Hill curve is for spend ≥ 0"):
+        StructuredEstimator(dag=_dag(scm), lift_shape="hill").fit(
+            data, outcome="sales", lift_tests=below
+        )

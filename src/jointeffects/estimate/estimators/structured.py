@@ -21,6 +21,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from jointeffects.errors import DataError
+from jointeffects.estimate.estimators import structured_lift as lift
 from jointeffects.estimate.estimators.ancestors import (
     ancestors_from_dag,
     discover_ancestors,
@@ -32,18 +33,6 @@ from jointeffects.estimate.estimators.blocks import (
     blocks_for_query,
     check_regime,
     require_regime,
-)
-from jointeffects.estimate.estimators.structured_lift import (
-    fit_with_lift_tests,
-    level_note,
-    lift_moments,
-    lift_only_ancestors,
-    lift_summary,
-    lift_units,
-    phi_units,
-    redrawn_tests,
-    shape_rows,
-    shape_terms,
 )
 from jointeffects.estimate.estimators.structured_state import (
     read_structured_state,
@@ -127,6 +116,9 @@ class StructuredEstimator(RegimeEstimator):
         Cross-validated mean squared error per (degree, psi_degree, alpha).
     lift_counts_, lift_shapes_ : dict
         Lift tests per channel; the shape of each channel with lift tests and no experiment.
+    hill_ : dict
+        The fitted :class:`~jointeffects.estimate.estimators.hill.HillCurve` of each channel
+        declared ``"hill"``.
     level_identified_ : bool
         False when a channel is known from lift tests alone: such a curve is set to 0 at the
         channel's observational mean, so joint predictions are right up to a constant while
@@ -201,7 +193,7 @@ class StructuredEstimator(RegimeEstimator):
         actions = streams.actions
         tests = self.lift_tests_
         degrees, psi = self._candidate_degrees()
-        experiments = lift_units(self, streams, degrees[-1])
+        experiments = lift.lift_units(self, streams, degrees[-1])
         covered = {a for b in experiments for a in b}
         if self.dag is not None and self.ancestors is not None:
             raise DataError("pass dag= or ancestors=, not both")
@@ -238,12 +230,12 @@ class StructuredEstimator(RegimeEstimator):
             moments = readers[()].reduce(action_moments)
             moments = compute({(): moments})[()]
         if learned:
-            self.ancestors_ = lift_only_ancestors(self.ancestors_, self.lift_only_)
+            self.ancestors_ = lift.lift_only_ancestors(self.ancestors_, self.lift_only_)
         assert moments is not None
         # Polynomials of standardised actions: same span, better conditioned Gram matrices.
         self.x_mean_, self.x_scale_ = moments.mean, moments.std()
         self.x_scale_[self.x_scale_ == 0] = 1.0
-        identified = phi_units(self)
+        identified = lift.phi_units(self)
         self._pairs_ = self._degree_pairs(actions, identified, degrees, psi)
         top = max(max(p) for p in self._pairs_)
         self.design_ = gated_design(actions, self.units_, self.ancestors_, identified, top)
@@ -255,7 +247,7 @@ class StructuredEstimator(RegimeEstimator):
         self.coef_, self.intercept_ = ridge(stats.sum(axis=0), self._keep(), self.alpha_)
         self.hill_: dict[str, Any] = {}
         if tests is not None:
-            fit_with_lift_tests(self, stats, alphas)
+            lift.fit_with_lift_tests(self, stats, alphas)
 
     def _structure_test(self, streamed: bool) -> str:
         if self.structure_test not in ("auto", "ks", "binned"):
@@ -333,7 +325,7 @@ class StructuredEstimator(RegimeEstimator):
     def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:
         blocks_for_query(self.blocks_, regime)  # refuses unidentified queries
         linear = self._expand(X, regime)[:, self._keep()] @ self.coef_ + self.intercept_
-        return linear + shape_terms(self, X, regime) if self.hill_ else linear
+        return linear + lift.shape_terms(self, X, regime) if self.hill_ else linear
 
     # -- what intervals and model files need ----------------------------------------------
 
@@ -392,20 +384,20 @@ class StructuredEstimator(RegimeEstimator):
         return {}, [
             f"chosen degree {self.degree_} (ψ {self.psi_degree_}), alpha {self.alpha_:.0e} per "
             f"row; ancestors {ancestors}",
-            *lift_summary(self),
+            *lift.lift_summary(self),
         ]
 
     def _level_note(self) -> str:
-        return level_note(self)
+        return lift.level_note(self)
 
     def _lift_moments(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        return lift_moments(self, theta) if self.lift_counts_ else None
+        return lift.lift_moments(self, theta) if self.lift_counts_ else None
 
     def _shape_rows(self, X: np.ndarray, intervened: Any) -> tuple[np.ndarray, np.ndarray] | None:
-        return shape_rows(self, X, self._intervened_regime(intervened)) if self.hill_ else None
+        return lift.shape_rows(self, X, self._intervened_regime(intervened)) if self.hill_ else None
 
     def _refit_on(self, data: RegimeData, rng: np.random.Generator) -> StructuredEstimator:
-        return clone(self).fit(data, lift_tests=redrawn_tests(self, rng))
+        return clone(self).fit(data, lift_tests=lift.redrawn_tests(self, rng))
 
     def _model_state(self) -> dict[str, Any]:
         return structured_state(self)
