@@ -374,7 +374,7 @@ def test_tampered_files_are_refused_naming_the_field(payload, edit, match):
 def test_format_3_files_are_still_read(payload, queries):
     from jointeffects.estimate.modelfile.format import _checksum
 
-    assert FORMAT == "jointeffects.model/7"
+    assert FORMAT == "jointeffects.model/8"
     old = _tampered(payload, lambda p: p.__setitem__("format", "jointeffects.model/3"))
     old["checksum"] = _checksum(old)
     assert np.array_equal(

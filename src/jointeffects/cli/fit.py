@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from jointeffects.cli.io import data_inputs, out_option, read_table, regime_files
+from jointeffects.cli.lift import check_lift_options, lift_options, parse_shapes, read_lift_tests
 from jointeffects.cli.paths import check_outputs
 from jointeffects.cli.sizes import check_memory, design_bytes, n_monomials
 from jointeffects.errors import DataError
@@ -18,7 +19,13 @@ _OBS = "obs"
 
 
 def _estimator(
-    name: str, degree: int, psi_degree: int, cv: int, seed: int, structure_test: str
+    name: str,
+    degree: int,
+    psi_degree: int,
+    cv: int,
+    seed: int,
+    structure_test: str,
+    lift_shape: Any = None,
 ) -> Any:
     from jointeffects.estimate import PolynomialRidgeCV
 
@@ -31,6 +38,7 @@ def _estimator(
         cv=cv,
         random_state=seed,
         structure_test=structure_test,
+        lift_shape=lift_shape,
     )
 
 
@@ -146,7 +154,13 @@ def _check_design(estimator: str, n_actions: int, n_regimes: int, degree: int, c
 
 
 def _fit(
-    est: Any, tables: Any, outcome: str, regime_col: str | None, streamed: bool, n_boot: int
+    est: Any,
+    tables: Any,
+    outcome: str,
+    regime_col: str | None,
+    streamed: bool,
+    n_boot: int,
+    lift: Any,
 ) -> tuple[Any, Any, Any]:
     """Fit ``est``, check the support, and compute the uncertainty the model file stores."""
     import numpy as np
@@ -158,7 +172,8 @@ def _fit(
     data = tables if streamed else as_regime_data(tables, outcome=outcome, regime_col=regime_col)
     try:
         with np.errstate(all="ignore"):
-            est.fit(data, outcome=outcome)  # validated: the support warnings are printed later
+            # validated: the support warnings are printed later
+            est.fit(data, outcome=outcome, lift_tests=lift)
             diagnostics = support_diagnostics(data, outcome=outcome)
             uncertainty = None
             if est.capabilities().sandwich or n_boot > 0:
@@ -266,6 +281,7 @@ def _fit(
     show_default=True,
     help="Seed of CV and bootstrap.",
 )
+@lift_options
 @out_option("Model file to write (JSON).")
 def fit(
     outcome: str,
@@ -283,21 +299,28 @@ def fit(
     validate_with: tuple[str, ...],
     seed: int,
     out: Path,
+    lift_tests: Path | None,
+    lift_shape: tuple[str, ...],
 ) -> None:
     """Fit a joint-effect model on observational data plus single-action experiments."""
     if degree is None:
         degree = 2 if estimator == "structured" else 3
+    check_lift_options(estimator, lift_tests, lift_shape)
+    shapes = parse_shapes(lift_shape)
     check_outputs(  # fail before the fit, not after it
         [("--out", out, "model")],
-        data_inputs(data, "--data") + data_inputs(validate_with, "--validate-with"),
+        data_inputs(data, "--data")
+        + data_inputs(validate_with, "--validate-with")
+        + ([] if lift_tests is None else [("--lift-tests", lift_tests)]),
     )
     from jointeffects.estimate.diagnostics import additivity_check
     from jointeffects.estimate.modelfile.format import save_model
 
+    lift = read_lift_tests(lift_tests)
     held_files = regime_files(validate_with, "", "--validate-with")
     streamed = stream or scheduler is not None
     n_boot = _streamed_n_boot(n_boot) if streamed else 50 if n_boot is None else n_boot
-    est = _estimator(estimator, degree, psi_degree, cv, seed, structure_test)
+    est = _estimator(estimator, degree, psi_degree, cv, seed, structure_test, shapes)
     if streamed and not est.can_stream():  # only the KS structure test holds rows
         raise DataError(
             "--structure-test ks compares held rows, which a streamed fit (--stream, "
@@ -322,7 +345,9 @@ def fit(
             from jointeffects.cli.chunks import dask_client
 
             cluster.enter_context(dask_client(scheduler))
-        est, diagnostics, uncertainty = _fit(est, tables, outcome, regime_col, streamed, n_boot)
+        est, diagnostics, uncertainty = _fit(
+            est, tables, outcome, regime_col, streamed, n_boot, lift
+        )
     if held_files:
         joint = "+".join(est.actions_)
         held = {name or joint: read_table(path) for name, path in held_files.items()}

@@ -354,6 +354,11 @@ def _notes(estimator: Any) -> list[str]:
     if len(estimator._identified_actions()) < len(estimator.actions_):
         missing = sorted(set(estimator.actions_) - set(estimator._identified_actions()))
         notes.append(f"note: no experiment on {missing}; their effect is not identified")
+    if level := estimator._level_note():
+        notes.append(
+            f"note: {level}; the expected outcomes above are set by that convention, the gain "
+            "is not"
+        )
     return notes
 
 

@@ -13,6 +13,7 @@ from sklearn.exceptions import NotFittedError
 
 from jointeffects.errors import DataError, IdentificationError
 from jointeffects.estimate.diagnostics import warn_outside_support
+from jointeffects.estimate.estimators.lift import lift_table
 from jointeffects.estimate.learners.fitting import default_learner, folded_stats, learner_streams
 from jointeffects.estimate.learners.ridge import PolynomialRidgeCV
 from jointeffects.estimate.regimes import (
@@ -48,6 +49,9 @@ class Capabilities:
     additive : bool
         The joint effect is additive by construction, c + Σ_k φ_k(a_k), so decisions over it
         are separable problems (:func:`~jointeffects.optimize_budget`).
+    lift_tests : bool
+        :meth:`~RegimeEstimator.fit` takes summaries of lift tests (``lift_tests=``) besides
+        the regimes' rows.
     """
 
     streams: bool = False
@@ -56,6 +60,7 @@ class Capabilities:
     whole_replicates: bool = False
     model_file: bool = False
     additive: bool = False
+    lift_tests: bool = False
 
 
 class RegimeEstimator(BaseEstimator):
@@ -72,6 +77,7 @@ class RegimeEstimator(BaseEstimator):
     _causal: ClassVar[bool] = True
     _whole_replicates: ClassVar[bool] = False
     _additive: ClassVar[bool] = False
+    _lift_tests: ClassVar[bool] = False
     #: Keys of the model-file state after the common ones (empty: not saved to model files).
     _model_keys: ClassVar[tuple[str, ...]] = ()
 
@@ -84,6 +90,7 @@ class RegimeEstimator(BaseEstimator):
         outcome: str = "Y",
         regime_col: str | None = None,
         actions: Iterable[str] | None = None,
+        lift_tests: Any = None,
     ) -> RegimeEstimator:
         """Fit on regime datasets.
 
@@ -112,6 +119,10 @@ class RegimeEstimator(BaseEstimator):
             Column labelling each row's regime in a long table.
         actions : iterable of str, optional
             Action names for array input.
+        lift_tests : DataFrame or mapping of columns, optional
+            Summaries of lift tests with the columns ``channel, x, delta_x, delta_y,
+            sigma`` (see :func:`~jointeffects.estimate.estimators.lift.lift_table`); only
+            for estimators whose :meth:`capabilities` include ``lift_tests``.
 
         Returns
         -------
@@ -125,6 +136,7 @@ class RegimeEstimator(BaseEstimator):
                 )
             streams = as_regime_streams(datasets, outcome=outcome)
             self._set_names(streams.actions, streams.outcome)
+            self._take_lift_tests(lift_tests)
             if self.can_stream():
                 self._fit_streams(streams)
                 self.n_rows_ = streams.rows()
@@ -139,6 +151,7 @@ class RegimeEstimator(BaseEstimator):
             data = as_regime_data(datasets, outcome=outcome, regime_col=regime_col, actions=actions)
             warn_outside_support(data)
         self._set_names(data.actions, data.outcome)
+        self._take_lift_tests(lift_tests)
         self.n_rows_ = {regime: data.rows(regime) for regime in data.regimes}
         self._fit_regimes(data)
         return self
@@ -167,7 +180,20 @@ class RegimeEstimator(BaseEstimator):
             whole_replicates=self._whole_replicates,
             model_file=bool(self._model_keys),
             additive=self._additive,
+            lift_tests=self._lift_tests,
         )
+
+    def _take_lift_tests(self, lift_tests: Any) -> None:
+        """Validate ``lift_tests`` once (into ``lift_tests_``), or refuse them if this
+        estimator does not take them."""
+        if not self._lift_tests:
+            if lift_tests is not None:
+                raise DataError(
+                    f"{type(self).__name__} does not take lift tests; StructuredEstimator "
+                    "(CLI --estimator structured) fits them beside the regimes' rows"
+                )
+            return
+        self.lift_tests_ = None if lift_tests is None else lift_table(lift_tests, self.actions_)
 
     def _set_names(self, actions: tuple[str, ...], outcome: str) -> None:
         self.actions_ = actions
@@ -268,6 +294,25 @@ class RegimeEstimator(BaseEstimator):
     def _fit_summary(self) -> tuple[dict[Regime, str], list[str]]:
         """For a fit summary: a detail per regime (its learner), and lines on the model."""
         return {}, []
+
+    def _level_note(self) -> str:
+        """Why the absolute level of the joint effect is not identified ("" if it is)."""
+        return ""
+
+    def _lift_moments(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The sandwich's bread and meat of the fit's lift-test rows at the coefficients
+        ``theta`` (None without lift tests)."""
+        return None
+
+    def _shape_rows(self, X: np.ndarray, intervened: Any) -> tuple[np.ndarray, np.ndarray] | None:
+        """For a sandwich band: the gradients at X of the prediction's parts fitted apart from
+        the ridge, with their parameters' covariance (None if there are none)."""
+        return None
+
+    def _refit_on(self, data: RegimeData, rng: np.random.Generator) -> RegimeEstimator:
+        """A bootstrap replicate: a clone fitted on the resample ``data``; ``rng`` draws
+        whatever else the replicate resamples (nothing, by default)."""
+        return clone(self).fit(data)
 
     def _regressions(self) -> dict[Any, Any]:
         """The fitted per-regime learners behind mixed effects ({} if none)."""

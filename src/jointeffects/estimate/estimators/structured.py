@@ -21,6 +21,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from jointeffects.errors import DataError
+from jointeffects.estimate.estimators import structured_lift as lift
 from jointeffects.estimate.estimators.ancestors import (
     ancestors_from_dag,
     discover_ancestors,
@@ -31,7 +32,6 @@ from jointeffects.estimate.estimators.binned import discover_binned, summarise
 from jointeffects.estimate.estimators.blocks import (
     blocks_for_query,
     check_regime,
-    experiment_blocks,
     require_regime,
 )
 from jointeffects.estimate.estimators.structured_state import (
@@ -80,8 +80,9 @@ class StructuredEstimator(RegimeEstimator):
         position in it, so held, chunked and dask input give the same folds.
     dag : mapping, optional
         ``{action: [parent actions]}``. If None (and no ``ancestors``) the ancestor sets are
-        learned from the experiments (see ``structure_test``), which needs an experiment for
-        every action.
+        learned from the experiments (see ``structure_test``), which needs an experiment or
+        lift tests for every action; a channel with lift tests only is then taken as a
+        possible ancestor of every action the experiments do not show to be its ancestor.
     ancestors : mapping, optional
         ``{action: [ancestor actions]}``, used as given, e.g. the ``ancestors_`` another fit
         learned (the sandwich's partners reuse them so). Not with ``dag``.
@@ -96,6 +97,10 @@ class StructuredEstimator(RegimeEstimator):
         ``"binned"``, chi-square on bins at observational quantiles, from counts
         (:mod:`~jointeffects.estimate.estimators.binned`); ``"auto"``, KS for held data and
         binned for streamed or dask data. With ``"ks"`` streamed data is read into memory.
+    lift_shape : str or mapping, optional
+        The curve of channels known from lift tests alone (``fit(..., lift_tests=)``):
+        ``"polynomial"`` (default, of the candidate degrees) or ``"hill"`` (β·a / (a + κ),
+        for spend ≥ 0), one for all such channels or ``{channel: shape}``.
 
     Attributes
     ----------
@@ -107,6 +112,15 @@ class StructuredEstimator(RegimeEstimator):
     degree_, psi_degree_, alpha_ : chosen hyper-parameters.
     cv_mse_ : DataFrame
         Cross-validated mean squared error per (degree, psi_degree, alpha).
+    lift_counts_, lift_shapes_ : dict
+        Lift tests per channel; the shape of each channel with lift tests and no experiment.
+    hill_ : dict
+        The fitted :class:`~jointeffects.estimate.estimators.hill.HillCurve` of each channel
+        declared ``"hill"``.
+    level_identified_ : bool
+        False when a channel is known from lift tests alone: such a curve is set to 0 at the
+        channel's observational mean, so joint predictions are right up to a constant while
+        differences (curves, gains, budget plans) are identified.
 
     Notes
     -----
@@ -124,6 +138,9 @@ class StructuredEstimator(RegimeEstimator):
     _additive = True
     _whole_replicates = True
     _model_keys = ("structured",)
+    _lift_tests = True
+    #: Set on the sandwich's partner refits, whose richer degree may outrun the lift tests.
+    _lift_partner = False
 
     def __init__(
         self,
@@ -136,6 +153,7 @@ class StructuredEstimator(RegimeEstimator):
         ancestors: Mapping[str, Any] | None = None,
         psi_degrees: Sequence[int] | None = (1, 2, 3, 4, 5),
         structure_test: str = "auto",
+        lift_shape: str | Mapping[str, str] | None = None,
     ) -> None:
         self.degrees = degrees
         self.psi_degrees = psi_degrees
@@ -146,6 +164,7 @@ class StructuredEstimator(RegimeEstimator):
         self.level = level
         self.random_state = random_state
         self.structure_test = structure_test
+        self.lift_shape = lift_shape
 
     # -- fitting ------------------------------------------------------------------------------
 
@@ -170,19 +189,20 @@ class StructuredEstimator(RegimeEstimator):
         """The fit from sums over the rows of ``streams``; ``data``, the same rows held, is
         needed only by the KS structure test."""
         actions = streams.actions
-        self.blocks_ = experiment_blocks(streams)
-        covered = {a for b in self.blocks_ for a in b}
-        self.units_ = (*self.blocks_, *((a,) for a in actions if a not in covered))
+        tests = self.lift_tests_
+        degrees, psi = self._candidate_degrees()
+        experiments = lift.lift_units(self, streams, degrees[-1])
+        covered = {a for b in experiments for a in b}
         if self.dag is not None and self.ancestors is not None:
             raise DataError("pass dag= or ancestors=, not both")
         test = self._structure_test(streamed=data is None)
         learned = self.dag is None and self.ancestors is None
-        if learned and covered != set(actions):
+        missing = [a for a in actions if a not in covered and a not in self.lift_only_]
+        if learned and missing:
             raise DataError(
-                f"learning the ancestor sets needs an experiment on every action; none on "
-                f"{[a for a in actions if a not in covered]}: pass dag= instead"
+                f"learning the ancestor sets needs an experiment on every action (or lift "
+                f"tests on it); none on {missing}: pass dag= instead"
             )
-        degrees, psi = self._candidate_degrees()
         if self.cv < 2:
             raise DataError(f"cv must be at least 2, got {self.cv}")
         readers = {r: SourceReader(s) for r, s in streams.regimes.items()}
@@ -196,31 +216,36 @@ class StructuredEstimator(RegimeEstimator):
         elif test == "ks":
             assert data is not None
             self.ancestors_, self.structure_tests_ = discover_ancestors(
-                data, self.blocks_, level=self.level
+                data, experiments, level=self.level
             )
         if test == "binned" and learned:
             summaries = summarise(readers, actions)
             moments = summaries[()].moments
             self.ancestors_, self.structure_tests_ = discover_binned(
-                summaries, self.blocks_, actions, self.level
+                summaries, experiments, actions, self.level
             )
         else:
             moments = readers[()].reduce(action_moments)
             moments = compute({(): moments})[()]
+        if learned:
+            self.ancestors_ = lift.lift_only_ancestors(self.ancestors_, self.lift_only_)
         assert moments is not None
         # Polynomials of standardised actions: same span, better conditioned Gram matrices.
         self.x_mean_, self.x_scale_ = moments.mean, moments.std()
         self.x_scale_[self.x_scale_ == 0] = 1.0
-        identified = tuple(unit in self.blocks_ for unit in self.units_)
-        pairs = self._degree_pairs(actions, identified, degrees, psi)
-        top = max(max(p) for p in pairs)
+        identified = lift.phi_units(self)
+        self._pairs_ = self._degree_pairs(actions, identified, degrees, psi)
+        top = max(max(p) for p in self._pairs_)
         self.design_ = gated_design(actions, self.units_, self.ancestors_, identified, top)
         stats = self._fold_statistics(readers)
         alphas = np.logspace(-14, 0, 15) if self.alphas is None else np.asarray(self.alphas)
         self.cv_mse_, self.degree_, self.psi_degree_, self.alpha_ = select(
-            stats, self.design_, pairs, alphas
+            stats, self.design_, self._pairs_, alphas
         )
         self.coef_, self.intercept_ = ridge(stats.sum(axis=0), self._keep(), self.alpha_)
+        self.hill_: dict[str, Any] = {}
+        if tests is not None:
+            lift.fit_with_lift_tests(self, stats, alphas)
 
     def _structure_test(self, streamed: bool) -> str:
         if self.structure_test not in ("auto", "ks", "binned"):
@@ -297,7 +322,8 @@ class StructuredEstimator(RegimeEstimator):
 
     def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:
         blocks_for_query(self.blocks_, regime)  # refuses unidentified queries
-        return self._expand(X, regime)[:, self._keep()] @ self.coef_ + self.intercept_
+        linear = self._expand(X, regime)[:, self._keep()] @ self.coef_ + self.intercept_
+        return linear + lift.shape_terms(self, X, regime) if self.hill_ else linear
 
     # -- what intervals and model files need ----------------------------------------------
 
@@ -317,8 +343,11 @@ class StructuredEstimator(RegimeEstimator):
     def _refit_with(self, data: RegimeData, **params: Any) -> StructuredEstimator:
         """This model refitted on ``data`` with ``params`` changed, on the ancestor sets it
         learned (passed as ``ancestors``, so the structure tests are not rerun)."""
-        partner = clone(self).set_params(dag=None, ancestors=dict(self.ancestors_), **params)
-        return clone(partner).fit(data, outcome=self.outcome_)
+        partner = clone(clone(self).set_params(dag=None, ancestors=dict(self.ancestors_), **params))
+        # a richer partner's lift-only curves may have more coefficients than tests: the
+        # ridge still solves, and its spread then shows that the data cannot tell
+        partner._lift_partner = True
+        return partner.fit(data, outcome=self.outcome_, lift_tests=self.lift_tests_)
 
     def _richer_fit(self, data: RegimeData) -> StructuredEstimator:
         """The sandwich's degree partner: this fit with its degrees raised by one."""
@@ -352,8 +381,21 @@ class StructuredEstimator(RegimeEstimator):
         ancestors = ", ".join(f"{a}←{list(v)}" for a, v in self.ancestors_.items() if v)
         return {}, [
             f"chosen degree {self.degree_} (ψ {self.psi_degree_}), alpha {self.alpha_:.0e} per "
-            f"row; ancestors {ancestors}"
+            f"row; ancestors {ancestors}",
+            *lift.lift_summary(self),
         ]
+
+    def _level_note(self) -> str:
+        return lift.level_note(self)
+
+    def _lift_moments(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        return lift.lift_moments(self, theta) if self.lift_counts_ else None
+
+    def _shape_rows(self, X: np.ndarray, intervened: Any) -> tuple[np.ndarray, np.ndarray] | None:
+        return lift.shape_rows(self, X, self._intervened_regime(intervened)) if self.hill_ else None
+
+    def _refit_on(self, data: RegimeData, rng: np.random.Generator) -> StructuredEstimator:
+        return clone(self).fit(data, lift_tests=lift.redrawn_tests(self, rng))
 
     def _model_state(self) -> dict[str, Any]:
         return structured_state(self)

@@ -8,6 +8,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from jointeffects.estimate.estimators.state import lists, read_regime, read_regimes
+from jointeffects.estimate.estimators.structured_lift import (
+    lift_state,
+    phi_units,
+    read_lift_state,
+    read_shape_param,
+)
 from jointeffects.estimate.estimators.structured_stats import gated_design
 from jointeffects.estimate.learners.state import MAX_DEGREE, MAX_MONOMIALS, floats
 from jointeffects.jsonfield import Field
@@ -15,10 +21,12 @@ from jointeffects.jsonfield import Field
 if TYPE_CHECKING:
     from jointeffects.estimate.estimators.structured import StructuredEstimator
 
-#: Keys of the fitted model in a model file (files before format 7 lack "psi_degree").
+#: Keys of the fitted model in a model file (files before format 7 lack "psi_degree", files
+#: before format 8 the lift tests' keys).
 _STATE_KEYS = ("blocks", "units", "ancestors", "identified", "design_degree", "x_mean",
                "x_scale", "degree", "alpha", "coef", "intercept", "psi_degree")  # fmt: skip
-_PARAM_KEYS = ("degrees", "alphas", "cv", "level", "random_state", "psi_degrees")
+_LIFT_KEYS = ("lift_counts", "lift_shapes", "hill")
+_PARAM_KEYS = ("degrees", "alphas", "cv", "level", "random_state", "psi_degrees", "lift_shape")
 
 
 def structured_state(est: StructuredEstimator) -> dict[str, Any]:
@@ -31,12 +39,15 @@ def structured_state(est: StructuredEstimator) -> dict[str, Any]:
             "level": float(est.level),
             "random_state": est.random_state,
             "psi_degrees": None if est.psi_degrees is None else [int(d) for d in est.psi_degrees],
+            "lift_shape": est.lift_shape
+            if est.lift_shape is None or isinstance(est.lift_shape, str)
+            else dict(est.lift_shape),
         },
         "structured": {
             "blocks": lists(est.blocks_),
             "units": lists(est.units_),
             "ancestors": {a: list(v) for a, v in est.ancestors_.items()},
-            "identified": [unit in est.blocks_ for unit in est.units_],
+            "identified": list(phi_units(est)),
             "design_degree": int(est.design_.degree),
             "x_mean": floats(est.x_mean_),
             "x_scale": floats(est.x_scale_),
@@ -45,6 +56,7 @@ def structured_state(est: StructuredEstimator) -> dict[str, Any]:
             "coef": floats(est.coef_),
             "intercept": float(est.intercept_),
             "psi_degree": int(est.psi_degree_),
+            **lift_state(est),
         },
     }
 
@@ -54,7 +66,7 @@ def read_structured_state(
 ) -> StructuredEstimator:
     """The fit of class ``cls`` rebuilt from a model file's validated state."""
     p = f["params"]
-    p.obj(_PARAM_KEYS if "psi_degrees" in p.value else _PARAM_KEYS[:-1])
+    p.obj(_PARAM_KEYS[: 5 + ("psi_degrees" in p.value) + ("lift_shape" in p.value)])
     alphas = p["alphas"]
     psi = p["psi_degrees"].value if "psi_degrees" in p.value else None
     est = cls(
@@ -69,8 +81,11 @@ def read_structured_state(
         if psi is None
         else tuple(d.integer(1, MAX_DEGREE) for d in p["psi_degrees"].items()),
     )
+    if "lift_shape" in p.value:
+        est.lift_shape = read_shape_param(p["lift_shape"], actions)
     s = f["structured"]
-    s.obj(_STATE_KEYS if "psi_degree" in s.value else _STATE_KEYS[:-1])
+    lift = _LIFT_KEYS if "lift_counts" in s.value else ()
+    s.obj((*(_STATE_KEYS if "psi_degree" in s.value else _STATE_KEYS[:-1]), *lift))
     K = len(actions)
     est.blocks_ = read_regimes(s["blocks"], actions)
     est.units_ = read_regimes(s["units"], actions)
@@ -96,4 +111,5 @@ def read_structured_state(
     est.x_mean_ = s["x_mean"].array((K,))
     est.x_scale_ = s["x_scale"].array((K,), positive=True)
     est.structure_tests_ = None
+    read_lift_state(est, s if lift else None, actions)
     return est

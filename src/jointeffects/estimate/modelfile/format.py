@@ -1,4 +1,4 @@
-"""Model files: fitted estimators as schema-versioned JSON (``jointeffects.model/7``), never pickle.
+"""Model files: fitted estimators as schema-versioned JSON (``jointeffects.model/8``), never pickle.
 
 A file holds the action names, the outcome, the regimes with their row counts, the
 estimator's kind and hyper-parameters, every learner's coefficients and input scaling (all a
@@ -56,17 +56,19 @@ __all__ = [
     "save_model",
 ]
 
-#: Format 6 (this version) adds the verdict of the regressions' misfit tests, which flags
-#: mixed effects (``mixed_misfit``; files written before the extension test joined the binned
-#: residual test hold the binned test's verdict alone); format 5 the structured sandwich's penalty
+#: Format 8 (this version) adds the structured model's lift tests per channel, declared
+#: shapes and Hill curves; format 7 its own ψ degree; format 6 the verdict of the
+#: regressions' misfit tests, which flags mixed effects (``mixed_misfit``; files written
+#: before the extension test joined the binned residual test hold the binned test's verdict
+#: alone); format 5 the structured sandwich's penalty
 #: neighbour (``lighter``); format 4 allowed whole structured models as bootstrap replicates,
 #: format 3 added the richer learners' bootstrap refits (``partner_replicates``), format 2 the
-#: structured model's degree neighbour and specification verdict. Files of formats 3 to 5
+#: structured model's degree neighbour and specification verdict. Files of formats 3 to 7
 #: are read (with what was computed then: a sandwich band from formats 3 and 4 has the degree
 #: spread only, mixed effects from formats 3 to 5 carry no misfit flag); older files are
 #: refused with a request to refit.
 READABLE = tuple(KEYS_BY_FORMAT)
-FORMAT = READABLE[-1]  # "jointeffects.model/7"
+FORMAT = READABLE[-1]  # "jointeffects.model/8"
 
 #: Largest model file read: parsing JSON takes several times its size in memory.
 MAX_FILE_BYTES = 2**30

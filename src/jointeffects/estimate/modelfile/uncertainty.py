@@ -25,13 +25,15 @@ _KEYS = (
 #: formats 3 and 4 have no "lighter" (their sandwich band has the degree spread only), files
 #: of formats 3 to 5 no "mixed_misfit" (their mixed effects are not flagged for the
 #: regressions' misfit, as then). Format 7 adds the structured model's own ψ degree (files
-#: before it tie ψ's degree to φ's).
+#: before it tie ψ's degree to φ's), format 8 its lift tests per channel, declared shapes and
+#: Hill curves (files before it hold fits without lift tests).
 KEYS_BY_FORMAT = {
     "jointeffects.model/3": _KEYS[:-2],
     "jointeffects.model/4": _KEYS[:-2],
     "jointeffects.model/5": _KEYS[:-1],
     "jointeffects.model/6": _KEYS,
     "jointeffects.model/7": _KEYS,
+    "jointeffects.model/8": _KEYS,
 }
 
 

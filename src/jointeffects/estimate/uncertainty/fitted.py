@@ -122,7 +122,12 @@ class Uncertainty:
         else:
             assert self.covariance is not None
             rows = contrast(estimator._linear_rows(Q, intervened).T).T
-            se = np.sqrt(np.einsum("ij,jk,ik->i", rows, self.covariance, rows))
+            variance = np.einsum("ij,jk,ik->i", rows, self.covariance, rows)
+            shapes = estimator._shape_rows(Q, intervened)
+            if shapes is not None:  # curves fitted apart from the ridge: independent terms
+                J = contrast(shapes[0].T).T
+                variance = variance + np.einsum("ij,jk,ik->i", J, shapes[1], J)
+            se = np.sqrt(variance)
             table = normal_table(point, se, level)
             partners = [p for p in (self.neighbour, self.lighter) if p is not None]
             if partners:  # the raw spreads: the sandwich has no replicates to calibrate them

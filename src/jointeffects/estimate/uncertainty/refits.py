@@ -59,7 +59,8 @@ def paired_refits(
     resample: Callable[[RegimeData, np.random.Generator], RegimeData] | None = None,
 ) -> Iterator[list[Any]]:
     """``n_boot`` times: one resample of ``data`` (default :func:`resample_rows`) and a clone
-    of every estimator fitted on it. Checks ``n_boot`` at the call, refits lazily."""
+    of every estimator fitted on it (``_refit_on``, which may redraw more, e.g. lift tests,
+    from the same generator). Checks ``n_boot`` at the call, refits lazily."""
     if n_boot < 2:
         raise DataError(f"n_boot={n_boot} must be at least 2 bootstrap replicates")
     rng = np.random.default_rng(random_state)
@@ -68,7 +69,7 @@ def paired_refits(
     def replicates() -> Iterator[list[Any]]:
         for _ in range(n_boot):
             sample = draw(data, rng)
-            yield [refit(estimator, sample) for estimator in estimators]
+            yield [estimator._refit_on(sample, rng) for estimator in estimators]
 
     return replicates()
 

@@ -120,8 +120,12 @@ def structured_fit(estimator: RegimeEstimator, data: RegimeData) -> Any:
 
 
 def sandwich_covariance(estimator: Any, data: Any) -> np.ndarray:
-    """HC1 sandwich covariance of [intercept, coef] of a fitted StructuredEstimator."""
-    moments = regime_moments(estimator, data).values()
+    """HC1 sandwich covariance of [intercept, coef] of a fitted StructuredEstimator, with
+    the weighted rows of its lift tests (if any) in bread and meat."""
+    moments = list(regime_moments(estimator, data).values())
+    lift = estimator._lift_moments(np.concatenate([[estimator.intercept_], estimator.coef_]))
+    if lift is not None:
+        moments.append(lift)
     bread = sum(b for b, _ in moments)
     meat = sum(m for _, m in moments)
     return sandwich_from_moments(np.asarray(bread), np.asarray(meat), estimator.alpha_)
