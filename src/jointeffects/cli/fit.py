@@ -258,7 +258,7 @@ def _fit(
     type=click.IntRange(min=100),
     default=100_000,
     show_default=True,
-    help="--stream: rows per chunk (about, for CSV).",
+    help="--stream: rows per chunk (with --scheduler: about that many per CSV partition).",
 )
 @click.option(
     "--scheduler",
