@@ -237,6 +237,40 @@ def speed_page() -> str:
     return "\n".join(["# Speed and memory", "", intervals, fit_section, memory_section])
 
 
+def decisions_page() -> str:
+    result = load("decisions")
+    settings = result["settings"]
+    rows = [
+        [r["n"], r["method"], r["median_regret"], r["mean_regret"], r["worse_than_current"],
+         r["coverage"], r["median_true_gain"]]
+        for r in result["summary"]
+    ]  # fmt: skip
+    columns = ["rows per experiment", "method", "median regret", "mean regret",
+               "worse than current", "plan-value coverage", "median true gain"]  # fmt: skip
+    return "\n".join(
+        [
+            "# Budget decisions",
+            "",
+            section(
+                "Regret of the plans",
+                f"On {settings['scms']} random marketing mixes (K = {settings['K']}: saturating "
+                "channels, demand confounders, tv → search), each method is fitted on the "
+                "observational regime (2.5× the rows) plus one experiment per channel, and "
+                "`optimize_budget` spends the current allocation's budget. Regret is the share "
+                "of the exact optimum's gain over the current allocation that the plan misses "
+                "(0 = the optimum, 1 = no better than the current allocation); coverage is that "
+                f"of the plan-value interval at nominal {settings['level']:.0%}. 'lift tests' "
+                "plans from the observational data plus three lift-test summaries per channel; "
+                "'topline' from one joint experiment as large as all regimes together. Written "
+                "by `benchmarks/bench_decisions.py`.",
+                result,
+                markdown_table(columns, rows),
+                level=2,
+            ),
+        ]
+    )
+
+
 def efficiency_page() -> str:
     result = load("structured")
     methods = result["methods"]
@@ -301,6 +335,7 @@ PAGES_BY_NAME: dict[str, Callable[[], str]] = {
     "coverage": coverage_page,
     "allocation": allocation_page,
     "speed": speed_page,
+    "decisions": decisions_page,
 }
 
 

@@ -39,6 +39,7 @@ def test_reproduction_page_is_built_from_the_recorded_runs(docs_scripts):
         ("speed", "fit_speed"),
         ("speed", "stream_memory"),
         ("efficiency", "structured"),
+        ("decisions", "decisions"),
     ],
 )
 def test_validation_pages_quote_their_result_files(docs_scripts, page, result):
