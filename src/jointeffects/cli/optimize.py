@@ -17,7 +17,10 @@ from jointeffects.cli.paths import check_outputs
 from jointeffects.errors import DataError
 
 #: Printed when the model stores no uncertainty, so the plan has no intervals.
-NO_INTERVALS = "no intervals: the model stores no uncertainty (fit with --n-boot > 0)"
+NO_INTERVALS = (
+    "no intervals: the model stores no uncertainty (fit with --n-boot > 0, or with "
+    "--estimator structured, whose sandwich a streamed fit stores too)"
+)
 
 
 def _number(text: str, what: str) -> float:
