@@ -19,28 +19,26 @@ differences between candidates are paired.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 
 from jointeffects.errors import DataError, SpecError
 from jointeffects.estimate.decisions import optimize_budget
 from jointeffects.estimate.diagnostics import support_diagnostics
 from jointeffects.estimate.estimators.blocks import experiment_blocks
-from jointeffects.estimate.regimes import Regime, RegimeData, parse_regime_key
-from jointeffects.estimate.simulated import regime_means, regime_residuals, resampled_regime
-from jointeffects.estimate.uncertainty.refits import (
-    fitted_on,
-    refit,
-    regime_data,
-    resample_rows,
+from jointeffects.estimate.next_experiment_simulation import (
+    objective,
+    score_row,
+    simulate,
+    smallest_within_noise,
+    with_gaps,
 )
-from jointeffects.estimate.uncertainty.sandwich import sandwich_covariance
+from jointeffects.estimate.regimes import Regime, RegimeData, parse_regime_key
+from jointeffects.estimate.uncertainty.refits import fitted_on, regime_data
 
 #: What a candidate's value is measured by (see :func:`recommend_experiment`).
 CRITERIA = ("regret", "plan_sd")
@@ -192,18 +190,18 @@ def recommend_experiment(
         current=table["current"].to_dict(),
         bounds={a: (r["lower_bound"], r["upper_bound"]) for a, r in table.iterrows()},
     )
-    score = _objective(value, {a: table.loc[a, "cost"] for a in data.actions})
+    score = objective(value, {a: table.loc[a, "cost"] for a in data.actions})
     now = table["recommended"].to_numpy()
-    regret_now, regret, error_now, error = _simulate(
+    regret_now, regret, error_now, error = simulate(
         estimator, data, chosen, plan, score, now, n_sim, random_state
     )
     rows = [
-        _row(c, block, regret_now, regret[j], error_now, error[j])
+        score_row(c, block, regret_now, regret[j], error_now, error[j])
         for j, (c, block) in enumerate(chosen)
     ]
     out = pd.DataFrame(rows).sort_values(f"{criterion}_reduction", ascending=False, kind="stable")
-    out = _with_gaps(out, criterion, regret, error)
-    pick = _smallest_within_noise(out, chosen)
+    out = with_gaps(out, criterion, regret, error)
+    pick = smallest_within_noise(out, chosen)
     top = out.iloc[0]
     notes: tuple[str, ...] = ()
     if not top[f"{criterion}_reduction"] > top[f"{criterion}_se"]:
@@ -217,43 +215,6 @@ def recommend_experiment(
         float(pick[f"{criterion}_reduction"]), float(pick[f"{criterion}_se"]),
         out.reset_index(drop=True), int(n_sim), notes,
     )  # fmt: skip
-
-
-def _simulate(
-    estimator: Any,
-    data: RegimeData,
-    chosen: list[tuple[ExperimentCandidate, Regime]],
-    plan: dict[str, Any],
-    score: Any,
-    now: np.ndarray,
-    n_sim: int,
-    random_state: int | np.random.Generator | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per simulation, the regret and the plan-value error of the current plan (n_sim,), and
-    of each candidate's re-optimised plan (n_candidates, n_sim)."""
-    residuals = regime_residuals(data, regime_means(estimator, data))
-    regret_now, error_now = np.empty(n_sim), np.empty(n_sim)
-    regret, error = np.empty((len(chosen), n_sim)), np.empty((len(chosen), n_sim))
-    draws = _draws(estimator, data)
-    for i, seeds in enumerate(_seeds(random_state).spawn(n_sim)):
-        truth_seed, fit_seed, rows_seed, noise_seed = seeds.spawn(4)
-        truth = draws(np.random.default_rng(truth_seed), _fold_seed(fit_seed))
-        best = score(truth, _levels(optimize_budget(truth, **plan)))
-        regret_now[i] = best - score(truth, now)
-        error_now[i] = score(estimator, now) - score(truth, now)
-        means: dict[Regime, np.ndarray] = {}
-        for j, (candidate, block) in enumerate(chosen):
-            if block not in means:
-                means[block] = truth.predict(data.regimes[block][0], intervened=block)
-            new = resampled_regime(
-                data.regimes[block][0], means[block], residuals[block], candidate.rows,
-                np.random.default_rng(rows_seed), np.random.default_rng(noise_seed),
-            )  # fmt: skip
-            fit = _refit(estimator, _with_rows(data, block, new), _fold_seed(fit_seed))
-            levels = _levels(optimize_budget(fit, **plan))
-            regret[j, i] = best - score(truth, levels)
-            error[j, i] = score(fit, levels) - score(truth, levels)
-    return regret_now, regret, error_now, error
 
 
 def _name(block: Regime) -> str:
@@ -284,117 +245,3 @@ def _check(candidate: ExperimentCandidate, data: RegimeData, blocks: tuple[Regim
             f"rows from; experiments are {[_name(b) for b in blocks]}"
         )
     return block
-
-
-def _seeds(random_state: int | np.random.Generator | None) -> np.random.SeedSequence:
-    if isinstance(random_state, np.random.Generator):
-        return np.random.SeedSequence([int(x) for x in random_state.integers(2**63, size=4)])
-    return np.random.SeedSequence(random_state)
-
-
-def _fold_seed(seed: np.random.SeedSequence) -> int:
-    return int(seed.generate_state(1)[0])
-
-
-def _refit(estimator: Any, data: RegimeData, seed: int) -> Any:
-    """A refit on ``data``; an unseeded estimator is seeded, so that results are reproducible
-    and every candidate of a simulation gets the same folds."""
-    if estimator.get_params().get("random_state", 0) is None:
-        return clone(estimator).set_params(random_state=seed).fit(data)
-    return refit(estimator, data)
-
-
-def _draws(estimator: Any, data: RegimeData) -> Any:
-    """A function (rng, seed) → a model drawn from the fit's uncertainty."""
-    if estimator.capabilities().sandwich:
-        theta = np.concatenate([[estimator.intercept_], estimator.coef_])
-        cov = sandwich_covariance(estimator, data)
-
-        def sandwich_draw(rng: np.random.Generator, seed: int) -> Any:
-            draw = rng.multivariate_normal(theta, cov, method="eigh")
-            model = copy.copy(estimator)
-            model.intercept_, model.coef_ = float(draw[0]), draw[1:]
-            return model
-
-        return sandwich_draw
-
-    def bootstrap_draw(rng: np.random.Generator, seed: int) -> Any:
-        return _refit(estimator, resample_rows(data, rng), seed)
-
-    return bootstrap_draw
-
-
-def _objective(value: float | None, costs: Mapping[str, float]) -> Any:
-    """score(model, levels): E[Y | do(levels)], or value·E[Y | do(levels)] − spend."""
-    price = np.array(list(costs.values()), dtype=float)
-
-    def score(model: Any, levels: np.ndarray) -> float:
-        expected = float(model.predict(levels[None, :])[0])
-        return expected if value is None else float(value) * expected - float(price @ levels)
-
-    return score
-
-
-def _levels(plan: Any) -> np.ndarray:
-    return plan.table["recommended"].to_numpy()
-
-
-def _with_rows(data: RegimeData, block: Regime, new: tuple[np.ndarray, np.ndarray]) -> RegimeData:
-    X, y = data.regimes[block]
-    regimes = {**data.regimes, block: (np.vstack([X, new[0]]), np.concatenate([y, new[1]]))}
-    return RegimeData(data.actions, data.outcome, regimes)
-
-
-def _row(
-    candidate: ExperimentCandidate,
-    block: Regime,
-    regret_now: np.ndarray,
-    regret: np.ndarray,
-    error_now: np.ndarray,
-    error: np.ndarray,
-) -> dict[str, Any]:
-    n = len(regret)
-    sd_now, sd = np.sqrt(np.mean(error_now**2)), np.sqrt(np.mean(error**2))
-    # sd_now − sd = (mean e_now² − mean e²) / (sd_now + sd): the s.e. of the paired mean
-    # difference of squared errors, divided by that sum (delta method).
-    squares = error_now**2 - error**2
-    return {
-        "kind": candidate.kind,
-        "channel": _name(block),
-        "rows": candidate.rows,
-        "regret_before": regret_now.mean(),
-        "regret_after": regret.mean(),
-        "regret_reduction": np.mean(regret_now - regret),
-        "regret_se": np.std(regret_now - regret, ddof=1) / np.sqrt(n),
-        "plan_sd_before": sd_now,
-        "plan_sd_after": sd,
-        "plan_sd_reduction": sd_now - sd,
-        "plan_sd_se": np.std(squares, ddof=1) / np.sqrt(n) / max(sd_now + sd, 1e-300),
-    }
-
-
-def _with_gaps(
-    table: pd.DataFrame, criterion: str, regret: np.ndarray, error: np.ndarray
-) -> pd.DataFrame:
-    """``table`` (best first) with ``gap``, how far each candidate's reduction falls short
-    of the best's, and ``gap_se``, its paired standard error (common random numbers)."""
-    best = int(table.index[0])
-    per_sim = regret if criterion == "regret" else error**2
-    diff = per_sim[table.index.to_numpy()] - per_sim[best]
-    se = diff.std(axis=1, ddof=1) / np.sqrt(diff.shape[1])
-    after = table[f"{criterion}_after"].to_numpy()
-    if criterion == "plan_sd":  # squared errors to sds, as for plan_sd_se
-        se = se / np.maximum(after + after[0], 1e-300)
-    return table.assign(gap=after - after[0], gap_se=se)
-
-
-def _smallest_within_noise(
-    table: pd.DataFrame, chosen: list[tuple[ExperimentCandidate, Regime]]
-) -> pd.Series:
-    """On the best row's channel, the fewest rows whose gap to the best row is within one
-    paired standard error."""
-    block = chosen[int(table.index[0])][1]
-    close = [
-        j for j, row in table.iterrows() if chosen[j][1] == block and row["gap"] <= row["gap_se"]
-    ]
-    return table.loc[min(close, key=lambda j: (chosen[j][0].rows, j))]
