@@ -149,9 +149,9 @@ def test_the_advised_size_is_the_smallest_within_noise_of_the_channels_best():
             r"criterion='value' is not one of \['regret', 'plan_sd'\]",
         ),
         (
-            {"candidates": [ExperimentCandidate("tv", 100, kind="lift_test")]},
+            {"candidates": [ExperimentCandidate("tv", 100, kind="geo")]},
             DataError,
-            r"kind='lift_test' is not supported yet; kinds are \['experiment'\]",
+            r"kind='geo' is not one of \['experiment', 'lift_test'\]",
         ),
     ],
 )

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from jointeffects.errors import DataError, SpecError
-from jointeffects.estimate.decisions import optimize_budget
+from jointeffects.estimate.decisions import optimize_budget, support_ranges
 from jointeffects.estimate.diagnostics import support_diagnostics
 from jointeffects.estimate.estimators.blocks import experiment_blocks
 from jointeffects.estimate.next_experiment_simulation import (
@@ -44,27 +44,41 @@ from jointeffects.estimate.uncertainty.refits import fitted_on, regime_data
 CRITERIA = ("regret", "plan_sd")
 
 #: Kinds of candidate that can be simulated.
-KINDS = ("experiment",)
+KINDS = ("experiment", "lift_test")
+
+#: What a lift-test candidate must give, and what each is.
+LIFT_FIELDS = {"x": "the spend level", "delta_x": "its change", "sigma": "the standard error"}
 
 
 @dataclass(frozen=True)
 class ExperimentCandidate:
-    """One experiment that could be run next.
+    """One experiment that could be run next: more rows of an experiment, or a lift test.
 
     Attributes
     ----------
     channel : str
         The experiment's action ("tv"), or its block of actions ("tv+email"): one of the
-        experiments in the data.
-    rows : int
-        Rows of the new experiment.
-    kind : str, default="experiment"
-        "experiment": more rows of do(channel), like those already collected.
+        experiments in the data. For a lift test, one action.
+    rows : int, optional
+        Rows of the new experiment; required for kind="experiment", unset for a lift test
+        (whose size is its ``sigma``).
+    kind : {"experiment", "lift_test"}, default="experiment"
+        "experiment": more rows of do(channel), like those already collected. "lift_test":
+        one lift test on ``channel``, spend moved from ``x`` to ``x + delta_x`` with the
+        other channels at the plan, its effect measured with standard error ``sigma`` (one
+        more row of the ``lift_tests`` table of ``fit``).
+    x, delta_x, sigma : float, optional
+        The lift test's spend level, its change (not 0) and the outcome's standard error
+        (> 0); required for kind="lift_test", with ``x`` and ``x + delta_x`` inside the
+        range every regime of the data covers. :func:`lift_test_candidates` makes them.
     """
 
     channel: str
-    rows: int
+    rows: int | None = None
     kind: str = "experiment"
+    x: float | None = None
+    delta_x: float | None = None
+    sigma: float | None = None
 
 
 @dataclass(frozen=True)
@@ -75,30 +89,33 @@ class ExperimentAdvice:
     ----------
     channel : str
         The recommended experiment's channel.
-    rows : int
+    rows : int or None
         Its size: the smallest candidate size on that channel whose expected reduction is
-        within one paired standard error of the channel's best.
+        within one paired standard error of the channel's best (None for a lift test).
     kind : str
-        The candidate's kind ("experiment").
+        The candidate's kind ("experiment" or "lift_test").
     criterion : {"regret", "plan_sd"}
         What was ranked.
     reduction, se : float
         The recommended candidate's expected reduction of the criterion, and its Monte-Carlo
         standard error.
     table : DataFrame
-        One row per candidate, best first: ``kind``, ``channel``, ``rows``,
-        ``regret_before``, ``regret_after``, ``regret_reduction``, ``regret_se``,
-        ``plan_sd_before``, ``plan_sd_after``, ``plan_sd_reduction``, ``plan_sd_se``, and
-        for the ranked criterion ``gap`` (how far the candidate's reduction falls short of the
-        best one's) with ``gap_se``, its paired standard error.
+        One row per candidate, best first: ``kind``, ``channel``, ``rows`` (missing for lift
+        tests), ``x``, ``delta_x``, ``sigma`` (NaN for more rows), ``regret_before``,
+        ``regret_after``, ``regret_reduction``, ``regret_se``, ``plan_sd_before``,
+        ``plan_sd_after``, ``plan_sd_reduction``, ``plan_sd_se``, and for the ranked
+        criterion ``gap`` (how far the candidate's reduction falls short of the best one's)
+        with ``gap_se``, its paired standard error.
     n_sim : int
         Simulations behind every row.
     notes : tuple of str
         What the user should know, e.g. that no candidate clearly improves the plan.
+    x, delta_x, sigma : float or None
+        For a lift test, its spend level, change and standard error; None for more rows.
     """
 
     channel: str
-    rows: int
+    rows: int | None
     kind: str
     criterion: str
     reduction: float
@@ -106,6 +123,67 @@ class ExperimentAdvice:
     table: pd.DataFrame
     n_sim: int
     notes: tuple[str, ...] = ()
+    x: float | None = None
+    delta_x: float | None = None
+    sigma: float | None = None
+
+
+def lift_test_candidates(
+    channels: str | Sequence[str],
+    *,
+    levels: Sequence[float] | Mapping[str, Sequence[float]],
+    delta_x: float | Mapping[str, float],
+    sigma: float | Mapping[str, float],
+) -> list[ExperimentCandidate]:
+    """Lift-test candidates on some channels at some spend levels, for
+    :func:`recommend_experiment`: "which channel, at which level, for one more lift test?".
+
+    Parameters
+    ----------
+    channels : str or sequence of str
+        The channels to test, each an action of the data.
+    levels : sequence of float, or mapping of str to sequence of float
+        The spend levels ``x`` before the test: the same for every channel, or per channel.
+    delta_x : float or mapping of str to float
+        The spend change of each test (in the channel's units), for every channel or per
+        channel.
+    sigma : float or mapping of str to float
+        The standard error of each test's measured outcome change (in the outcome's units).
+
+    Returns
+    -------
+    list of ExperimentCandidate
+        One candidate of kind "lift_test" per channel and level, in that order; they are
+        validated against the fit and its data by :func:`recommend_experiment`.
+
+    Examples
+    --------
+    >>> from jointeffects.estimate import lift_test_candidates
+    >>> [c.x for c in lift_test_candidates(["tv", "search"], levels=[8.0, 10.0],
+    ...                                    delta_x=1.0, sigma=0.5)]
+    [8.0, 10.0, 8.0, 10.0]
+
+    Read more in the :doc:`user guide </guide/design>`.
+    """
+    names = [channels] if isinstance(channels, str) else list(channels)
+    if not names:
+        raise DataError("lift_test_candidates: channels is empty; give at least one channel")
+
+    def per(value: Any, channel: str, what: str) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        if channel not in value:
+            raise DataError(
+                f"{what} has no entry for channel {channel!r}; give one for each of {names}"
+            )
+        return value[channel]
+
+    return [
+        ExperimentCandidate(c, kind="lift_test", x=x, **{k: per(v, c, k) for k, v in spec})
+        for spec in [(("delta_x", delta_x), ("sigma", sigma))]
+        for c in names
+        for x in per(levels, c, "levels")
+    ]
 
 
 def recommend_experiment(
@@ -148,7 +226,9 @@ def recommend_experiment(
         The experiments to consider ("tv", or "tv+email" for a block); default every
         experiment in ``data``.
     candidates : sequence of ExperimentCandidate, optional
-        The candidates themselves, instead of ``channels`` × ``sizes``.
+        The candidates themselves, instead of ``channels`` × ``sizes``: more rows of
+        experiments, or lift tests (:func:`lift_test_candidates`), which need an estimator
+        with the ``lift_tests`` capability.
     n_sim : int, default=20
         Simulations (drawn true models) per candidate, shared by all candidates.
     criterion : {"regret", "plan_sd"}, default="regret"
@@ -180,13 +260,15 @@ def recommend_experiment(
             raise DataError(f"sizes must be positive numbers of rows, got {sizes}")
         names = [_name(b) for b in blocks] if channels is None else list(channels)
         candidates = [ExperimentCandidate(c, int(m)) for c in names for m in sizes]
-    chosen = [(c, _check(c, data, blocks)) for c in candidates]
+    diagnostics = support_diagnostics(data)
+    support = support_ranges(diagnostics)
+    chosen = [(c, _check(c, data, blocks, estimator, support)) for c in candidates]
     plan: dict[str, Any] = dict(budget=budget, value=value, costs=costs, fixed=fixed)
     first = optimize_budget(estimator, data=data, bounds=bounds, current=current, **plan)
     table = first.table.set_index("action")
     # Every later plan under the same bounds, reference and support as the first one.
     plan.update(
-        diagnostics=support_diagnostics(data),
+        diagnostics=diagnostics,
         current=table["current"].to_dict(),
         bounds={a: (r["lower_bound"], r["upper_bound"]) for a, r in table.iterrows()},
     )
@@ -200,6 +282,8 @@ def recommend_experiment(
         for j, (c, block) in enumerate(chosen)
     ]
     out = pd.DataFrame(rows).sort_values(f"{criterion}_reduction", ascending=False, kind="stable")
+    if out["rows"].isna().any():
+        out["rows"] = out["rows"].astype("Int64")
     out = with_gaps(out, criterion, regret, error)
     pick = smallest_within_noise(out, chosen)
     top = out.iloc[0]
@@ -210,10 +294,12 @@ def recommend_experiment(
             f"{top[f'{criterion}_reduction']:+.3g} ± {top[f'{criterion}_se']:.2g}): the plan "
             "hardly depends on these experiments, or n_sim is too small to tell",
         )
+    lift = pick["kind"] == "lift_test"
     return ExperimentAdvice(
-        str(pick["channel"]), int(pick["rows"]), str(pick["kind"]), criterion,
-        float(pick[f"{criterion}_reduction"]), float(pick[f"{criterion}_se"]),
+        str(pick["channel"]), None if lift else int(pick["rows"]), str(pick["kind"]),
+        criterion, float(pick[f"{criterion}_reduction"]), float(pick[f"{criterion}_se"]),
         out.reset_index(drop=True), int(n_sim), notes,
+        *((float(pick[k]) if lift else None) for k in LIFT_FIELDS),
     )  # fmt: skip
 
 
@@ -221,16 +307,17 @@ def _name(block: Regime) -> str:
     return "+".join(block)
 
 
-def _check(candidate: ExperimentCandidate, data: RegimeData, blocks: tuple[Regime, ...]) -> Regime:
-    """The experiment's regime, after checking the candidate can be simulated."""
+def _check(
+    candidate: ExperimentCandidate,
+    data: RegimeData,
+    blocks: tuple[Regime, ...],
+    estimator: Any,
+    support: Mapping[str, tuple[float, float]],
+) -> Regime:
+    """The experiment's regime (a lift test's channel), after checking the candidate can be
+    simulated."""
     if candidate.kind not in KINDS:
-        raise DataError(f"kind={candidate.kind!r} is not supported yet; kinds are {list(KINDS)}")
-    rows = candidate.rows
-    if isinstance(rows, bool) or not isinstance(rows, int | np.integer) or rows <= 0:
-        raise DataError(
-            f"rows={rows!r} of the candidate on {candidate.channel!r} must be a positive "
-            "number of rows"
-        )
+        raise DataError(f"kind={candidate.kind!r} is not one of {list(KINDS)}")
     names = parse_regime_key(candidate.channel)
     unknown = [a for a in names if a not in data.actions]
     if unknown:
@@ -239,9 +326,70 @@ def _check(candidate: ExperimentCandidate, data: RegimeData, blocks: tuple[Regim
             f"{list(data.actions)}"
         )
     block = tuple(a for a in data.actions if a in names)
+    if candidate.kind == "lift_test":
+        _check_lift(candidate, blocks, estimator, support)
+        return block
+    rows = candidate.rows
+    if isinstance(rows, bool) or not isinstance(rows, int | np.integer) or rows <= 0:
+        raise DataError(
+            f"rows={rows!r} of the candidate on {candidate.channel!r} must be a positive "
+            "number of rows"
+        )
     if block not in blocks:
         raise DataError(
             f"channel {candidate.channel!r} has no experiment in the data to simulate more "
             f"rows from; experiments are {[_name(b) for b in blocks]}"
         )
     return block
+
+
+def _check_lift(
+    candidate: ExperimentCandidate,
+    blocks: tuple[Regime, ...],
+    estimator: Any,
+    support: Mapping[str, tuple[float, float]],
+) -> None:
+    """Refuse a lift-test candidate that the estimator or the data cannot take."""
+    channel = candidate.channel
+    where = f"lift-test candidate on {channel!r}"
+    if not estimator.capabilities().lift_tests:
+        raise DataError(
+            f"{type(estimator).__name__} does not take lift tests, so the {where} cannot be "
+            "simulated: fit StructuredEstimator (CLI --estimator structured), or use "
+            "candidates of kind 'experiment'"
+        )
+    if "+" in channel or any(channel in b and len(b) > 1 for b in blocks):
+        raise DataError(
+            f"{where}: a lift test is on one channel with its own experiment or none, not on "
+            f"a block of actions; experiments are {[_name(b) for b in blocks]}"
+        )
+    if candidate.rows is not None:
+        raise DataError(
+            f"{where}: rows={candidate.rows!r} is for kind='experiment'; a lift test's size "
+            "is its sigma, leave rows unset"
+        )
+    values = {}
+    for name, what in LIFT_FIELDS.items():
+        value = getattr(candidate, name)
+        if value is None:
+            raise DataError(
+                f"{where} lacks {name} ({what}); a lift test needs x, delta_x and sigma"
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            raise DataError(f"{where}: {name}={value!r} must be a number ({what})")
+        if not np.isfinite(value):
+            raise DataError(f"{where}: {name}={value!r} must be a finite number ({what})")
+        values[name] = float(value)
+    if values["sigma"] <= 0:
+        raise DataError(f"{where}: sigma={values['sigma']:g} must be positive")
+    if values["delta_x"] == 0:
+        raise DataError(f"{where}: delta_x=0 must not be 0 (a test changes the level)")
+    lo, hi = support[channel]
+    for label, level in (("x", values["x"]), ("x + delta_x", values["x"] + values["delta_x"])):
+        if level < lo or level > hi:
+            side, bound = ("below the lower", lo) if level < lo else ("above the upper", hi)
+            raise DataError(
+                f"{where}: {label} = {level:g} is {side} bound {bound:g} of the support "
+                f"[{lo:g}, {hi:g}] (the range every regime of the data covers); choose levels "
+                "inside it"
+            )

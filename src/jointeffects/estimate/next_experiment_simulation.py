@@ -19,7 +19,7 @@ from sklearn.base import clone
 from jointeffects.estimate.decisions import optimize_budget
 from jointeffects.estimate.regimes import Regime, RegimeData
 from jointeffects.estimate.simulated import regime_means, regime_residuals, resampled_regime
-from jointeffects.estimate.uncertainty.refits import refit, resample_rows
+from jointeffects.estimate.uncertainty.refits import resample_rows
 from jointeffects.estimate.uncertainty.sandwich import sandwich_covariance
 
 
@@ -39,6 +39,7 @@ def simulate(
     regret_now, error_now = np.empty(n_sim), np.empty(n_sim)
     regret, error = np.empty((len(chosen), n_sim)), np.empty((len(chosen), n_sim))
     draw = draws(estimator, data)
+    tests = getattr(estimator, "lift_tests_", None)
     for i, streams in enumerate(seeds(random_state).spawn(n_sim)):
         truth_seed, fit_seed, rows_seed, noise_seed = streams.spawn(4)
         truth = draw(np.random.default_rng(truth_seed), fold_seed(fit_seed))
@@ -46,14 +47,21 @@ def simulate(
         regret_now[i] = best - score(truth, now)
         error_now[i] = score(estimator, now) - score(truth, now)
         means: dict[Regime, np.ndarray] = {}
+        # one standard normal per simulation for every lift test: common random numbers
+        z = float(np.random.default_rng(noise_seed).standard_normal())
         for j, (candidate, block) in enumerate(chosen):
-            if block not in means:
-                means[block] = truth.predict(data.regimes[block][0], intervened=block)
-            new = resampled_regime(
-                data.regimes[block][0], means[block], residuals[block], candidate.rows,
-                np.random.default_rng(rows_seed), np.random.default_rng(noise_seed),
-            )  # fmt: skip
-            fit = seeded_refit(estimator, with_rows(data, block, new), fold_seed(fit_seed))
+            seed = fold_seed(fit_seed)
+            if candidate.kind == "lift_test":
+                test = simulated_lift_test(truth, data.actions, now, candidate, z)
+                fit = seeded_refit(estimator, data, seed, with_test(tests, test))
+            else:
+                if block not in means:
+                    means[block] = truth.predict(data.regimes[block][0], intervened=block)
+                new = resampled_regime(
+                    data.regimes[block][0], means[block], residuals[block], candidate.rows,
+                    np.random.default_rng(rows_seed), np.random.default_rng(noise_seed),
+                )  # fmt: skip
+                fit = seeded_refit(estimator, with_rows(data, block, new), seed, tests)
             levels = plan_levels(optimize_budget(fit, **plan))
             regret[j, i] = best - score(truth, levels)
             error[j, i] = score(fit, levels) - score(truth, levels)
@@ -70,12 +78,38 @@ def fold_seed(seed: np.random.SeedSequence) -> int:
     return int(seed.generate_state(1)[0])
 
 
-def seeded_refit(estimator: Any, data: RegimeData, seed: int) -> Any:
-    """A refit on ``data``; an unseeded estimator is seeded, so that results are reproducible
-    and every candidate of a simulation gets the same folds."""
+def seeded_refit(
+    estimator: Any, data: RegimeData, seed: int, lift_tests: pd.DataFrame | None = None
+) -> Any:
+    """A refit on ``data`` (and ``lift_tests``, if any); an unseeded estimator is seeded, so
+    that results are reproducible and every candidate of a simulation gets the same folds."""
+    model = clone(estimator)
     if estimator.get_params().get("random_state", 0) is None:
-        return clone(estimator).set_params(random_state=seed).fit(data)
-    return refit(estimator, data)
+        model.set_params(random_state=seed)
+    return model.fit(data) if lift_tests is None else model.fit(data, lift_tests=lift_tests)
+
+
+def simulated_lift_test(
+    truth: Any, actions: tuple[str, ...], levels: np.ndarray, candidate: Any, z: float
+) -> dict[str, Any]:
+    """The candidate's lift test under the model ``truth``: Δy = E[Y | do(x + Δx, others)] −
+    E[Y | do(x, others)] + σ·z, the other channels at ``levels`` (under the additive model
+    the difference does not depend on them)."""
+    k = actions.index(candidate.channel)
+    points = np.vstack([levels, levels]).astype(float)
+    points[0, k], points[1, k] = candidate.x + candidate.delta_x, candidate.x
+    high, low = truth.predict(points)
+    return {
+        "channel": candidate.channel, "x": float(candidate.x),
+        "delta_x": float(candidate.delta_x), "delta_y": float(high - low + candidate.sigma * z),
+        "sigma": float(candidate.sigma),
+    }  # fmt: skip
+
+
+def with_test(tests: pd.DataFrame | None, test: dict[str, Any]) -> pd.DataFrame:
+    """The fit's lift tests (if any) plus one more."""
+    new = pd.DataFrame([test])
+    return new if tests is None else pd.concat([tests, new], ignore_index=True)
 
 
 def draws(estimator: Any, data: RegimeData) -> Any:
@@ -93,7 +127,12 @@ def draws(estimator: Any, data: RegimeData) -> Any:
         return sandwich_draw
 
     def bootstrap_draw(rng: np.random.Generator, seed: int) -> Any:
-        return seeded_refit(estimator, resample_rows(data, rng), seed)
+        # the estimator's own replicate, which redraws what it resamples besides the rows
+        # (e.g. each lift test's Δy from its σ)
+        model = estimator
+        if estimator.get_params().get("random_state", 0) is None:
+            model = copy.copy(estimator).set_params(random_state=seed)
+        return model._refit_on(resample_rows(data, rng), rng)
 
     return bootstrap_draw
 
@@ -136,6 +175,10 @@ def score_row(
         "kind": candidate.kind,
         "channel": "+".join(block),
         "rows": candidate.rows,
+        **{
+            k: np.nan if getattr(candidate, k) is None else getattr(candidate, k)
+            for k in ("x", "delta_x", "sigma")
+        },
         "regret_before": regret_now.mean(),
         "regret_after": regret.mean(),
         "regret_reduction": np.mean(regret_now - regret),
@@ -164,9 +207,13 @@ def with_gaps(
 
 def smallest_within_noise(table: pd.DataFrame, chosen: list[tuple[Any, Regime]]) -> pd.Series:
     """On the best row's channel, the fewest rows whose gap to the best row is within one
-    paired standard error."""
-    block = chosen[int(table.index[0])][1]
+    paired standard error; the best row itself if it is a lift test (whose size is its σ)."""
+    top, block = chosen[int(table.index[0])]
+    if top.kind == "lift_test":
+        return table.iloc[0]
     close = [
-        j for j, row in table.iterrows() if chosen[j][1] == block and row["gap"] <= row["gap_se"]
+        j
+        for j, row in table.iterrows()
+        if chosen[j][0].kind == top.kind and chosen[j][1] == block and row["gap"] <= row["gap_se"]
     ]
     return table.loc[min(close, key=lambda j: (chosen[j][0].rows, j))]
