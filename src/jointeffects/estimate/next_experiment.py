@@ -6,7 +6,9 @@ bootstrap replicate (a refit on rows resampled within each regime). For each can
 m new rows of do(k) are simulated from that model (actions resampled from the existing
 do(k) rows, outcome the model's mean in do(k) plus a resampled residual of the fit there,
 :mod:`.simulated`), the estimator is refitted on the data plus the new rows, the budget plan
-is re-optimised under the same constraints, and the new plan is scored under the drawn model:
+is re-optimised under the same constraints, and the new plan is scored under the drawn model.
+A lift-test candidate (channel k, level x, change Δx, standard error σ) is simulated as one
+more lift test, Δy ~ N(the drawn model's difference, σ²), refitted with the fit's lift tests:
 
 - regret: the drawn model's value of its own optimum minus its value of the plan;
 - plan-value error: the plan's estimated value minus the drawn model's value of it; its root
@@ -168,21 +170,20 @@ def lift_test_candidates(
     names = [channels] if isinstance(channels, str) else list(channels)
     if not names:
         raise DataError("lift_test_candidates: channels is empty; give at least one channel")
-
-    def per(value: Any, channel: str, what: str) -> Any:
-        if not isinstance(value, Mapping):
-            return value
-        if channel not in value:
+    given: dict[str, Any] = {"levels": levels, "delta_x": delta_x, "sigma": sigma}
+    for what, value in given.items():
+        missing = [c for c in names if isinstance(value, Mapping) and c not in value]
+        if missing:
             raise DataError(
-                f"{what} has no entry for channel {channel!r}; give one for each of {names}"
+                f"{what} has no entry for channel {missing[0]!r}; give one for each of {names}"
             )
-        return value[channel]
-
+    per = {c: {k: v[c] if isinstance(v, Mapping) else v for k, v in given.items()} for c in names}
     return [
-        ExperimentCandidate(c, kind="lift_test", x=x, **{k: per(v, c, k) for k, v in spec})
-        for spec in [(("delta_x", delta_x), ("sigma", sigma))]
+        ExperimentCandidate(
+            c, kind="lift_test", x=x, delta_x=per[c]["delta_x"], sigma=per[c]["sigma"]
+        )
         for c in names
-        for x in per(levels, c, "levels")
+        for x in per[c]["levels"]
     ]
 
 
