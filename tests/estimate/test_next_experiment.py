@@ -109,7 +109,10 @@ def test_the_same_seed_gives_the_same_table_and_another_seed_another(tiny_search
 
 
 def test_the_advised_size_is_the_smallest_within_noise_of_the_channels_best():
-    from jointeffects.estimate.next_experiment import _smallest_within_noise, _with_gaps
+    from jointeffects.estimate.next_experiment_simulation import (
+        smallest_within_noise as _smallest_within_noise,
+    )
+    from jointeffects.estimate.next_experiment_simulation import with_gaps as _with_gaps
 
     chosen = [(ExperimentCandidate("tv", m), ("tv",)) for m in (100, 300, 1000)]
     chosen.append((ExperimentCandidate("search", 50), ("search",)))
@@ -146,9 +149,9 @@ def test_the_advised_size_is_the_smallest_within_noise_of_the_channels_best():
             r"criterion='value' is not one of \['regret', 'plan_sd'\]",
         ),
         (
-            {"candidates": [ExperimentCandidate("tv", 100, kind="lift_test")]},
+            {"candidates": [ExperimentCandidate("tv", 100, kind="geo")]},
             DataError,
-            r"kind='lift_test' is not supported yet; kinds are \['experiment'\]",
+            r"kind='geo' is not one of \['experiment', 'lift_test'\]",
         ),
     ],
 )

@@ -26,6 +26,7 @@ from jointeffects.estimate.modelfile.format import (
 from jointeffects.estimate.next_experiment import (
     ExperimentAdvice,
     ExperimentCandidate,
+    lift_test_candidates,
     recommend_experiment,
 )
 from jointeffects.estimate.regimes import RegimeChunks, RegimeData, as_regime_data
@@ -44,6 +45,7 @@ __all__ = [
     "additivity_check",
     "bootstrap_intervals",
     "fit_uncertainty",
+    "lift_test_candidates",
     "load_model",
     "recommend_allocation",
     "recommend_experiment",

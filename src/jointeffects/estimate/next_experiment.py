@@ -6,7 +6,9 @@ bootstrap replicate (a refit on rows resampled within each regime). For each can
 m new rows of do(k) are simulated from that model (actions resampled from the existing
 do(k) rows, outcome the model's mean in do(k) plus a resampled residual of the fit there,
 :mod:`.simulated`), the estimator is refitted on the data plus the new rows, the budget plan
-is re-optimised under the same constraints, and the new plan is scored under the drawn model:
+is re-optimised under the same constraints, and the new plan is scored under the drawn model.
+A lift-test candidate (channel k, level x, change Δx, standard error σ) is simulated as one
+more lift test, Δy ~ N(the drawn model's difference, σ²), refitted with the fit's lift tests:
 
 - regret: the drawn model's value of its own optimum minus its value of the plan;
 - plan-value error: the plan's estimated value minus the drawn model's value of it; its root
@@ -19,54 +21,66 @@ differences between candidates are paired.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 
 from jointeffects.errors import DataError, SpecError
-from jointeffects.estimate.decisions import optimize_budget
+from jointeffects.estimate.decisions import optimize_budget, support_ranges
 from jointeffects.estimate.diagnostics import support_diagnostics
 from jointeffects.estimate.estimators.blocks import experiment_blocks
-from jointeffects.estimate.regimes import Regime, RegimeData, parse_regime_key
-from jointeffects.estimate.simulated import regime_means, regime_residuals, resampled_regime
-from jointeffects.estimate.uncertainty.refits import (
-    fitted_on,
-    refit,
-    regime_data,
-    resample_rows,
+from jointeffects.estimate.next_experiment_simulation import (
+    objective,
+    score_row,
+    simulate,
+    smallest_within_noise,
+    with_gaps,
 )
-from jointeffects.estimate.uncertainty.sandwich import sandwich_covariance
+from jointeffects.estimate.regimes import Regime, RegimeData, parse_regime_key
+from jointeffects.estimate.uncertainty.refits import fitted_on, regime_data
 
 #: What a candidate's value is measured by (see :func:`recommend_experiment`).
 CRITERIA = ("regret", "plan_sd")
 
 #: Kinds of candidate that can be simulated.
-KINDS = ("experiment",)
+KINDS = ("experiment", "lift_test")
+
+#: What a lift-test candidate must give, and what each is.
+LIFT_FIELDS = {"x": "the spend level", "delta_x": "its change", "sigma": "the standard error"}
 
 
 @dataclass(frozen=True)
 class ExperimentCandidate:
-    """One experiment that could be run next.
+    """One experiment that could be run next: more rows of an experiment, or a lift test.
 
     Attributes
     ----------
     channel : str
         The experiment's action ("tv"), or its block of actions ("tv+email"): one of the
-        experiments in the data.
-    rows : int
-        Rows of the new experiment.
-    kind : str, default="experiment"
-        "experiment": more rows of do(channel), like those already collected.
+        experiments in the data. For a lift test, one action.
+    rows : int, optional
+        Rows of the new experiment; required for kind="experiment", unset for a lift test
+        (whose size is its ``sigma``).
+    kind : {"experiment", "lift_test"}, default="experiment"
+        "experiment": more rows of do(channel), like those already collected. "lift_test":
+        one lift test on ``channel``, spend moved from ``x`` to ``x + delta_x`` with the
+        other channels at the plan, its effect measured with standard error ``sigma`` (one
+        more row of the ``lift_tests`` table of ``fit``).
+    x, delta_x, sigma : float, optional
+        The lift test's spend level, its change (not 0) and the outcome's standard error
+        (> 0); required for kind="lift_test", with ``x`` and ``x + delta_x`` inside the
+        range every regime of the data covers. :func:`lift_test_candidates` makes them.
     """
 
     channel: str
-    rows: int
+    rows: int | None = None
     kind: str = "experiment"
+    x: float | None = None
+    delta_x: float | None = None
+    sigma: float | None = None
 
 
 @dataclass(frozen=True)
@@ -77,30 +91,33 @@ class ExperimentAdvice:
     ----------
     channel : str
         The recommended experiment's channel.
-    rows : int
+    rows : int or None
         Its size: the smallest candidate size on that channel whose expected reduction is
-        within one paired standard error of the channel's best.
+        within one paired standard error of the channel's best (None for a lift test).
     kind : str
-        The candidate's kind ("experiment").
+        The candidate's kind ("experiment" or "lift_test").
     criterion : {"regret", "plan_sd"}
         What was ranked.
     reduction, se : float
         The recommended candidate's expected reduction of the criterion, and its Monte-Carlo
         standard error.
     table : DataFrame
-        One row per candidate, best first: ``kind``, ``channel``, ``rows``,
-        ``regret_before``, ``regret_after``, ``regret_reduction``, ``regret_se``,
-        ``plan_sd_before``, ``plan_sd_after``, ``plan_sd_reduction``, ``plan_sd_se``, and
-        for the ranked criterion ``gap`` (how far the candidate's reduction falls short of the
-        best one's) with ``gap_se``, its paired standard error.
+        One row per candidate, best first: ``kind``, ``channel``, ``rows`` (missing for lift
+        tests), ``x``, ``delta_x``, ``sigma`` (NaN for more rows), ``regret_before``,
+        ``regret_after``, ``regret_reduction``, ``regret_se``, ``plan_sd_before``,
+        ``plan_sd_after``, ``plan_sd_reduction``, ``plan_sd_se``, and for the ranked
+        criterion ``gap`` (how far the candidate's reduction falls short of the best one's)
+        with ``gap_se``, its paired standard error.
     n_sim : int
         Simulations behind every row.
     notes : tuple of str
         What the user should know, e.g. that no candidate clearly improves the plan.
+    x, delta_x, sigma : float or None
+        For a lift test, its spend level, change and standard error; None for more rows.
     """
 
     channel: str
-    rows: int
+    rows: int | None
     kind: str
     criterion: str
     reduction: float
@@ -108,6 +125,66 @@ class ExperimentAdvice:
     table: pd.DataFrame
     n_sim: int
     notes: tuple[str, ...] = ()
+    x: float | None = None
+    delta_x: float | None = None
+    sigma: float | None = None
+
+
+def lift_test_candidates(
+    channels: str | Sequence[str],
+    *,
+    levels: Sequence[float] | Mapping[str, Sequence[float]],
+    delta_x: float | Mapping[str, float],
+    sigma: float | Mapping[str, float],
+) -> list[ExperimentCandidate]:
+    """Lift-test candidates on some channels at some spend levels, for
+    :func:`recommend_experiment`: "which channel, at which level, for one more lift test?".
+
+    Parameters
+    ----------
+    channels : str or sequence of str
+        The channels to test, each an action of the data.
+    levels : sequence of float, or mapping of str to sequence of float
+        The spend levels ``x`` before the test: the same for every channel, or per channel.
+    delta_x : float or mapping of str to float
+        The spend change of each test (in the channel's units), for every channel or per
+        channel.
+    sigma : float or mapping of str to float
+        The standard error of each test's measured outcome change (in the outcome's units).
+
+    Returns
+    -------
+    list of ExperimentCandidate
+        One candidate of kind "lift_test" per channel and level, in that order; they are
+        validated against the fit and its data by :func:`recommend_experiment`.
+
+    Examples
+    --------
+    >>> from jointeffects.estimate import lift_test_candidates
+    >>> [c.x for c in lift_test_candidates(["tv", "search"], levels=[8.0, 10.0],
+    ...                                    delta_x=1.0, sigma=0.5)]
+    [8.0, 10.0, 8.0, 10.0]
+
+    Read more in the :doc:`user guide </guide/design>`.
+    """
+    names = [channels] if isinstance(channels, str) else list(channels)
+    if not names:
+        raise DataError("lift_test_candidates: channels is empty; give at least one channel")
+    given: dict[str, Any] = {"levels": levels, "delta_x": delta_x, "sigma": sigma}
+    for what, value in given.items():
+        missing = [c for c in names if isinstance(value, Mapping) and c not in value]
+        if missing:
+            raise DataError(
+                f"{what} has no entry for channel {missing[0]!r}; give one for each of {names}"
+            )
+    per = {c: {k: v[c] if isinstance(v, Mapping) else v for k, v in given.items()} for c in names}
+    return [
+        ExperimentCandidate(
+            c, kind="lift_test", x=x, delta_x=per[c]["delta_x"], sigma=per[c]["sigma"]
+        )
+        for c in names
+        for x in per[c]["levels"]
+    ]
 
 
 def recommend_experiment(
@@ -150,7 +227,9 @@ def recommend_experiment(
         The experiments to consider ("tv", or "tv+email" for a block); default every
         experiment in ``data``.
     candidates : sequence of ExperimentCandidate, optional
-        The candidates themselves, instead of ``channels`` × ``sizes``.
+        The candidates themselves, instead of ``channels`` × ``sizes``: more rows of
+        experiments, or lift tests (:func:`lift_test_candidates`), which need an estimator
+        with the ``lift_tests`` capability.
     n_sim : int, default=20
         Simulations (drawn true models) per candidate, shared by all candidates.
     criterion : {"regret", "plan_sd"}, default="regret"
@@ -182,28 +261,32 @@ def recommend_experiment(
             raise DataError(f"sizes must be positive numbers of rows, got {sizes}")
         names = [_name(b) for b in blocks] if channels is None else list(channels)
         candidates = [ExperimentCandidate(c, int(m)) for c in names for m in sizes]
-    chosen = [(c, _check(c, data, blocks)) for c in candidates]
+    diagnostics = support_diagnostics(data)
+    support = support_ranges(diagnostics)
+    chosen = [(c, _check(c, data, blocks, estimator, support)) for c in candidates]
     plan: dict[str, Any] = dict(budget=budget, value=value, costs=costs, fixed=fixed)
     first = optimize_budget(estimator, data=data, bounds=bounds, current=current, **plan)
     table = first.table.set_index("action")
     # Every later plan under the same bounds, reference and support as the first one.
     plan.update(
-        diagnostics=support_diagnostics(data),
+        diagnostics=diagnostics,
         current=table["current"].to_dict(),
         bounds={a: (r["lower_bound"], r["upper_bound"]) for a, r in table.iterrows()},
     )
-    score = _objective(value, {a: table.loc[a, "cost"] for a in data.actions})
+    score = objective(value, {a: table.loc[a, "cost"] for a in data.actions})
     now = table["recommended"].to_numpy()
-    regret_now, regret, error_now, error = _simulate(
+    regret_now, regret, error_now, error = simulate(
         estimator, data, chosen, plan, score, now, n_sim, random_state
     )
     rows = [
-        _row(c, block, regret_now, regret[j], error_now, error[j])
+        score_row(c, block, regret_now, regret[j], error_now, error[j])
         for j, (c, block) in enumerate(chosen)
     ]
     out = pd.DataFrame(rows).sort_values(f"{criterion}_reduction", ascending=False, kind="stable")
-    out = _with_gaps(out, criterion, regret, error)
-    pick = _smallest_within_noise(out, chosen)
+    if out["rows"].isna().any():
+        out["rows"] = out["rows"].astype("Int64")
+    out = with_gaps(out, criterion, regret, error)
+    pick = smallest_within_noise(out, chosen)
     top = out.iloc[0]
     notes: tuple[str, ...] = ()
     if not top[f"{criterion}_reduction"] > top[f"{criterion}_se"]:
@@ -212,64 +295,30 @@ def recommend_experiment(
             f"{top[f'{criterion}_reduction']:+.3g} ± {top[f'{criterion}_se']:.2g}): the plan "
             "hardly depends on these experiments, or n_sim is too small to tell",
         )
+    lift = pick["kind"] == "lift_test"
     return ExperimentAdvice(
-        str(pick["channel"]), int(pick["rows"]), str(pick["kind"]), criterion,
-        float(pick[f"{criterion}_reduction"]), float(pick[f"{criterion}_se"]),
+        str(pick["channel"]), None if lift else int(pick["rows"]), str(pick["kind"]),
+        criterion, float(pick[f"{criterion}_reduction"]), float(pick[f"{criterion}_se"]),
         out.reset_index(drop=True), int(n_sim), notes,
+        *((float(pick[k]) if lift else None) for k in LIFT_FIELDS),
     )  # fmt: skip
-
-
-def _simulate(
-    estimator: Any,
-    data: RegimeData,
-    chosen: list[tuple[ExperimentCandidate, Regime]],
-    plan: dict[str, Any],
-    score: Any,
-    now: np.ndarray,
-    n_sim: int,
-    random_state: int | np.random.Generator | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per simulation, the regret and the plan-value error of the current plan (n_sim,), and
-    of each candidate's re-optimised plan (n_candidates, n_sim)."""
-    residuals = regime_residuals(data, regime_means(estimator, data))
-    regret_now, error_now = np.empty(n_sim), np.empty(n_sim)
-    regret, error = np.empty((len(chosen), n_sim)), np.empty((len(chosen), n_sim))
-    draws = _draws(estimator, data)
-    for i, seeds in enumerate(_seeds(random_state).spawn(n_sim)):
-        truth_seed, fit_seed, rows_seed, noise_seed = seeds.spawn(4)
-        truth = draws(np.random.default_rng(truth_seed), _fold_seed(fit_seed))
-        best = score(truth, _levels(optimize_budget(truth, **plan)))
-        regret_now[i] = best - score(truth, now)
-        error_now[i] = score(estimator, now) - score(truth, now)
-        means: dict[Regime, np.ndarray] = {}
-        for j, (candidate, block) in enumerate(chosen):
-            if block not in means:
-                means[block] = truth.predict(data.regimes[block][0], intervened=block)
-            new = resampled_regime(
-                data.regimes[block][0], means[block], residuals[block], candidate.rows,
-                np.random.default_rng(rows_seed), np.random.default_rng(noise_seed),
-            )  # fmt: skip
-            fit = _refit(estimator, _with_rows(data, block, new), _fold_seed(fit_seed))
-            levels = _levels(optimize_budget(fit, **plan))
-            regret[j, i] = best - score(truth, levels)
-            error[j, i] = score(fit, levels) - score(truth, levels)
-    return regret_now, regret, error_now, error
 
 
 def _name(block: Regime) -> str:
     return "+".join(block)
 
 
-def _check(candidate: ExperimentCandidate, data: RegimeData, blocks: tuple[Regime, ...]) -> Regime:
-    """The experiment's regime, after checking the candidate can be simulated."""
+def _check(
+    candidate: ExperimentCandidate,
+    data: RegimeData,
+    blocks: tuple[Regime, ...],
+    estimator: Any,
+    support: Mapping[str, tuple[float, float]],
+) -> Regime:
+    """The experiment's regime (a lift test's channel), after checking the candidate can be
+    simulated."""
     if candidate.kind not in KINDS:
-        raise DataError(f"kind={candidate.kind!r} is not supported yet; kinds are {list(KINDS)}")
-    rows = candidate.rows
-    if isinstance(rows, bool) or not isinstance(rows, int | np.integer) or rows <= 0:
-        raise DataError(
-            f"rows={rows!r} of the candidate on {candidate.channel!r} must be a positive "
-            "number of rows"
-        )
+        raise DataError(f"kind={candidate.kind!r} is not one of {list(KINDS)}")
     names = parse_regime_key(candidate.channel)
     unknown = [a for a in names if a not in data.actions]
     if unknown:
@@ -278,6 +327,15 @@ def _check(candidate: ExperimentCandidate, data: RegimeData, blocks: tuple[Regim
             f"{list(data.actions)}"
         )
     block = tuple(a for a in data.actions if a in names)
+    if candidate.kind == "lift_test":
+        _check_lift(candidate, blocks, estimator, support)
+        return block
+    rows = candidate.rows
+    if isinstance(rows, bool) or not isinstance(rows, int | np.integer) or rows <= 0:
+        raise DataError(
+            f"rows={rows!r} of the candidate on {candidate.channel!r} must be a positive "
+            "number of rows"
+        )
     if block not in blocks:
         raise DataError(
             f"channel {candidate.channel!r} has no experiment in the data to simulate more "
@@ -286,115 +344,53 @@ def _check(candidate: ExperimentCandidate, data: RegimeData, blocks: tuple[Regim
     return block
 
 
-def _seeds(random_state: int | np.random.Generator | None) -> np.random.SeedSequence:
-    if isinstance(random_state, np.random.Generator):
-        return np.random.SeedSequence([int(x) for x in random_state.integers(2**63, size=4)])
-    return np.random.SeedSequence(random_state)
-
-
-def _fold_seed(seed: np.random.SeedSequence) -> int:
-    return int(seed.generate_state(1)[0])
-
-
-def _refit(estimator: Any, data: RegimeData, seed: int) -> Any:
-    """A refit on ``data``; an unseeded estimator is seeded, so that results are reproducible
-    and every candidate of a simulation gets the same folds."""
-    if estimator.get_params().get("random_state", 0) is None:
-        return clone(estimator).set_params(random_state=seed).fit(data)
-    return refit(estimator, data)
-
-
-def _draws(estimator: Any, data: RegimeData) -> Any:
-    """A function (rng, seed) → a model drawn from the fit's uncertainty."""
-    if estimator.capabilities().sandwich:
-        theta = np.concatenate([[estimator.intercept_], estimator.coef_])
-        cov = sandwich_covariance(estimator, data)
-
-        def sandwich_draw(rng: np.random.Generator, seed: int) -> Any:
-            draw = rng.multivariate_normal(theta, cov, method="eigh")
-            model = copy.copy(estimator)
-            model.intercept_, model.coef_ = float(draw[0]), draw[1:]
-            return model
-
-        return sandwich_draw
-
-    def bootstrap_draw(rng: np.random.Generator, seed: int) -> Any:
-        return _refit(estimator, resample_rows(data, rng), seed)
-
-    return bootstrap_draw
-
-
-def _objective(value: float | None, costs: Mapping[str, float]) -> Any:
-    """score(model, levels): E[Y | do(levels)], or value·E[Y | do(levels)] − spend."""
-    price = np.array(list(costs.values()), dtype=float)
-
-    def score(model: Any, levels: np.ndarray) -> float:
-        expected = float(model.predict(levels[None, :])[0])
-        return expected if value is None else float(value) * expected - float(price @ levels)
-
-    return score
-
-
-def _levels(plan: Any) -> np.ndarray:
-    return plan.table["recommended"].to_numpy()
-
-
-def _with_rows(data: RegimeData, block: Regime, new: tuple[np.ndarray, np.ndarray]) -> RegimeData:
-    X, y = data.regimes[block]
-    regimes = {**data.regimes, block: (np.vstack([X, new[0]]), np.concatenate([y, new[1]]))}
-    return RegimeData(data.actions, data.outcome, regimes)
-
-
-def _row(
+def _check_lift(
     candidate: ExperimentCandidate,
-    block: Regime,
-    regret_now: np.ndarray,
-    regret: np.ndarray,
-    error_now: np.ndarray,
-    error: np.ndarray,
-) -> dict[str, Any]:
-    n = len(regret)
-    sd_now, sd = np.sqrt(np.mean(error_now**2)), np.sqrt(np.mean(error**2))
-    # sd_now − sd = (mean e_now² − mean e²) / (sd_now + sd): the s.e. of the paired mean
-    # difference of squared errors, divided by that sum (delta method).
-    squares = error_now**2 - error**2
-    return {
-        "kind": candidate.kind,
-        "channel": _name(block),
-        "rows": candidate.rows,
-        "regret_before": regret_now.mean(),
-        "regret_after": regret.mean(),
-        "regret_reduction": np.mean(regret_now - regret),
-        "regret_se": np.std(regret_now - regret, ddof=1) / np.sqrt(n),
-        "plan_sd_before": sd_now,
-        "plan_sd_after": sd,
-        "plan_sd_reduction": sd_now - sd,
-        "plan_sd_se": np.std(squares, ddof=1) / np.sqrt(n) / max(sd_now + sd, 1e-300),
-    }
-
-
-def _with_gaps(
-    table: pd.DataFrame, criterion: str, regret: np.ndarray, error: np.ndarray
-) -> pd.DataFrame:
-    """``table`` (best first) with ``gap``, how far each candidate's reduction falls short
-    of the best's, and ``gap_se``, its paired standard error (common random numbers)."""
-    best = int(table.index[0])
-    per_sim = regret if criterion == "regret" else error**2
-    diff = per_sim[table.index.to_numpy()] - per_sim[best]
-    se = diff.std(axis=1, ddof=1) / np.sqrt(diff.shape[1])
-    after = table[f"{criterion}_after"].to_numpy()
-    if criterion == "plan_sd":  # squared errors to sds, as for plan_sd_se
-        se = se / np.maximum(after + after[0], 1e-300)
-    return table.assign(gap=after - after[0], gap_se=se)
-
-
-def _smallest_within_noise(
-    table: pd.DataFrame, chosen: list[tuple[ExperimentCandidate, Regime]]
-) -> pd.Series:
-    """On the best row's channel, the fewest rows whose gap to the best row is within one
-    paired standard error."""
-    block = chosen[int(table.index[0])][1]
-    close = [
-        j for j, row in table.iterrows() if chosen[j][1] == block and row["gap"] <= row["gap_se"]
-    ]
-    return table.loc[min(close, key=lambda j: (chosen[j][0].rows, j))]
+    blocks: tuple[Regime, ...],
+    estimator: Any,
+    support: Mapping[str, tuple[float, float]],
+) -> None:
+    """Refuse a lift-test candidate that the estimator or the data cannot take."""
+    channel = candidate.channel
+    where = f"lift-test candidate on {channel!r}"
+    if not estimator.capabilities().lift_tests:
+        raise DataError(
+            f"{type(estimator).__name__} does not take lift tests, so the {where} cannot be "
+            "simulated: fit StructuredEstimator (CLI --estimator structured), or use "
+            "candidates of kind 'experiment'"
+        )
+    if "+" in channel or any(channel in b and len(b) > 1 for b in blocks):
+        raise DataError(
+            f"{where}: a lift test is on one channel with its own experiment or none, not on "
+            f"a block of actions; experiments are {[_name(b) for b in blocks]}"
+        )
+    if candidate.rows is not None:
+        raise DataError(
+            f"{where}: rows={candidate.rows!r} is for kind='experiment'; a lift test's size "
+            "is its sigma, leave rows unset"
+        )
+    values = {}
+    for name, what in LIFT_FIELDS.items():
+        value = getattr(candidate, name)
+        if value is None:
+            raise DataError(
+                f"{where} lacks {name} ({what}); a lift test needs x, delta_x and sigma"
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            raise DataError(f"{where}: {name}={value!r} must be a number ({what})")
+        if not np.isfinite(value):
+            raise DataError(f"{where}: {name}={value!r} must be a finite number ({what})")
+        values[name] = float(value)
+    if values["sigma"] <= 0:
+        raise DataError(f"{where}: sigma={values['sigma']:g} must be positive")
+    if values["delta_x"] == 0:
+        raise DataError(f"{where}: delta_x=0 must not be 0 (a test changes the level)")
+    lo, hi = support[channel]
+    for label, level in (("x", values["x"]), ("x + delta_x", values["x"] + values["delta_x"])):
+        if level < lo or level > hi:
+            side, bound = ("below the lower", lo) if level < lo else ("above the upper", hi)
+            raise DataError(
+                f"{where}: {label} = {level:g} is {side} bound {bound:g} of the support "
+                f"[{lo:g}, {hi:g}] (the range every regime of the data covers); choose levels "
+                "inside it"
+            )
