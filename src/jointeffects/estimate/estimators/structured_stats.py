@@ -133,19 +133,17 @@ class FoldGram:
         p = self.design.n_columns
         stats = np.zeros((self.cv, p + 2, p + 2))
         folds = fold_labels(self.entropy, self.key, start, start + len(y), self.cv)
-        # In one regime each column of [1, Z, y] is one of [the distinct monomials, y] or
-        # zero: compute those once and copy them into place. The Gram is still taken of the
-        # whole matrix, fold by fold and row chunk by row chunk, as the same BLAS call on the
-        # same rows, so its sums (and the fit) stay the same to the bit.
+        # In one regime each design column is one of few distinct monomials, or zero, so
+        # these are formed once. The Gram is still taken of the whole [1, Z, y] of each
+        # fold's rows of each row chunk: BLAS sums depend on the matrix's shape, and the
+        # same call on the same rows keeps the fit the same to the bit.
         live = self.design.live(self.gates)
-        q = len(live.monomials)
-        where = np.concatenate([[0], np.where(live.index >= 0, live.index, q + 1), [q]])
         for part in row_chunks(len(y)):
             for f in range(self.cv):
                 rows = part.start + np.flatnonzero(folds[part] == f)
-                Xs = (X[rows] - self.x_mean) / self.x_scale
-                distinct = [live.rows(Xs), y[rows][None, :], np.zeros((1, len(rows)))]
-                Wt = np.concatenate(distinct)[where]  # [1, Z, y] transposed
+                Wt = np.empty((p + 2, len(rows)))  # [1, Z, y] transposed
+                Wt[0], Wt[-1] = 1.0, y[rows]
+                live.fill((X[rows] - self.x_mean) / self.x_scale, Wt[1:-1])
                 stats[f] += Wt @ Wt.T
         return stats
 

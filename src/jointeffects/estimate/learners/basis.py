@@ -138,11 +138,11 @@ class LiveDesign:
     monomials: tuple[tuple[tuple[int, int], ...], ...]
     index: np.ndarray
 
-    def rows(self, X: np.ndarray) -> np.ndarray:
-        """The monomials at X (n, K) as rows: shape (len(monomials), n).
+    def fill(self, X: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The design at X (n, K), transposed, written into ``out`` of shape (len(index), n).
 
-        Each is formed as :meth:`GatedDesign.matrix` forms it (powers by repeated
-        multiplication, factors in variable order), so the values agree to the bit.
+        Each monomial is formed once, as :meth:`GatedDesign.matrix` forms it (powers by
+        repeated multiplication, factors in variable order), so the values agree to the bit.
         """
         top: dict[int, int] = {}
         for powers in self.monomials:
@@ -153,17 +153,19 @@ class LiveDesign:
             power[v, 1] = np.ascontiguousarray(X[:, v])
             for p in range(2, most + 1):
                 power[v, p] = power[v, p - 1] * power[v, 1]
-        out = np.empty((len(self.monomials), len(X)))
-        for j, powers in enumerate(self.monomials):
-            out[j] = 1.0
-            for factor in powers:
-                out[j] *= power[factor]
+        first: dict[int, int] = {}
+        for j, m in enumerate(self.index):
+            if m < 0:
+                out[j] = 0.0
+            elif m in first:
+                out[j] = out[first[m]]
+            else:
+                first[m] = j
+                out[j] = 1.0
+                for factor in self.monomials[m]:
+                    out[j] *= power[factor]
         return out
 
     def matrix(self, X: np.ndarray) -> np.ndarray:
         """The design at X: shape (n, len(index)), as :meth:`GatedDesign.matrix` gives it."""
-        M = self.rows(X)
-        Z = np.zeros((len(X), len(self.index)))
-        on = self.index >= 0
-        Z[:, on] = M[self.index[on]].T
-        return Z
+        return np.ascontiguousarray(self.fill(X, np.empty((len(self.index), len(X)))).T)
