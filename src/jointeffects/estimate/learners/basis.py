@@ -167,5 +167,7 @@ class LiveDesign:
         return out
 
     def matrix(self, X: np.ndarray) -> np.ndarray:
-        """The design at X: shape (n, len(index)), as :meth:`GatedDesign.matrix` gives it."""
-        return np.ascontiguousarray(self.fill(X, np.empty((len(self.index), len(X)))).T)
+        """The design at X: shape (n, len(index)), column-major (as column selections from
+        :meth:`GatedDesign.matrix` are: BLAS products of the same numbers can differ in the
+        last bit between memory layouts)."""
+        return self.fill(X, np.empty((len(self.index), len(X)))).T
