@@ -161,8 +161,12 @@ class LiveDesign:
                 out[j] = out[first[m]]
             else:
                 first[m] = j
-                out[j] = 1.0
-                for factor in self.monomials[m]:
+                factors = self.monomials[m]
+                if len(factors) < 2:  # the indicator's 1, or 1 · x^p: the same bits as x^p
+                    out[j] = power[factors[0]] if factors else 1.0
+                else:
+                    np.multiply(power[factors[0]], power[factors[1]], out=out[j])
+                for factor in factors[2:]:
                     out[j] *= power[factor]
         return out
 
