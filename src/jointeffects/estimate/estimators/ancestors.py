@@ -80,7 +80,8 @@ def given_ancestors(
 
 def _dependence_pvalue(inputs: np.ndarray, target: np.ndarray, degree: int = 3) -> float:
     """F-test of "target depends on the inputs" by a polynomial regression against a constant."""
-    Z = (inputs - inputs.mean(axis=0)) / np.where(inputs.std(axis=0) > 0, inputs.std(axis=0), 1)
+    spread = inputs.std(axis=0)
+    Z = (inputs - inputs.mean(axis=0)) / np.where(spread > 0, spread, 1)
     columns = polynomial_columns(Z, tuple(range(Z.shape[1])), degree)
     design = np.column_stack([np.ones(len(Z)), columns])
     centred = target - target.mean()
