@@ -16,6 +16,7 @@ from jointeffects.estimate.estimators.ancestors import (
     given_ancestors,
     ks_pvalue,
 )
+from jointeffects.estimate.estimators.binned import bin_counts
 from jointeffects.estimate.estimators.projection import AdditiveProjection
 from jointeffects.estimate.estimators.structured import StructuredEstimator
 from jointeffects.estimate.estimators.structured_stats import FoldGram, fold_labels, gated_design
@@ -225,3 +226,12 @@ def test_fold_gram_sums_each_folds_rows():
     for f in range(3):
         Wf = W[folds == f]
         np.testing.assert_allclose(stats_[f], Wf.T @ Wf, rtol=1e-12, atol=1e-9)
+
+
+def test_bin_counts_put_values_on_an_edge_in_the_bin_above():
+    rng = np.random.default_rng(6)
+    X = np.round(rng.standard_normal((2000, 2)), 1)
+    edges = [np.array([-0.5, 0.0, 0.7]), np.array([0.1])]
+    for k, (counts, e) in enumerate(zip(bin_counts(X, edges), edges, strict=True)):
+        expected = np.bincount(np.searchsorted(e, X[:, k], side="right"), minlength=len(e) + 1)
+        assert np.array_equal(counts, expected)
