@@ -113,7 +113,8 @@ class GatedDesign:
         return LiveDesign(tuple(monomials), np.array(index, dtype=np.intp))
 
     def matrix(self, X: np.ndarray, R: np.ndarray) -> np.ndarray:
-        """Design of shape (n, n_columns) for actions X (n, K) and indicators R (n, n_units)."""
+        """Design of shape (n, n_columns) for actions X (n, K) and indicators R (n, n_units):
+        any indicators, column by column (the reference :class:`LiveDesign` agrees with)."""
         powers = [np.ones_like(X)]
         for _ in range(self.degree):
             powers.append(powers[-1] * X)
