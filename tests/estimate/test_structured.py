@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from regime_data import regimes, shared_confounder_spec
+from scipy import stats
 from sklearn.linear_model import LinearRegression
 
 from jointeffects.errors import DataError, IdentificationError
@@ -13,9 +14,12 @@ from jointeffects.estimate.estimators.ancestors import (
     ancestors_from_dag,
     discover_ancestors,
     given_ancestors,
+    ks_pvalue,
 )
+from jointeffects.estimate.estimators.binned import bin_counts
 from jointeffects.estimate.estimators.projection import AdditiveProjection
 from jointeffects.estimate.estimators.structured import StructuredEstimator
+from jointeffects.estimate.estimators.structured_stats import FoldGram, fold_labels, gated_design
 from jointeffects.estimate.regimes import as_regime_data
 from jointeffects.simulate import load_scm, sample_linear_scm, sample_polynomial_scm
 
@@ -180,3 +184,54 @@ def test_projection_of_an_additive_estimate_is_the_identity():
     projected = AdditiveProjection(inner, degree=1, random_state=0).fit(data)
     X = scm.sample(100, intervened=scm.actions, rng=rng)[list(scm.actions)]
     np.testing.assert_allclose(projected.predict(X), inner.fit(data).predict(X), atol=1e-9)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("shift", [0.0, 0.02, 0.3])
+def test_ks_pvalue_is_scipys(ties, shift):
+    rng = np.random.default_rng(3)
+    obs, other = rng.standard_normal(3000), rng.standard_normal(2001) + shift
+    if ties:
+        obs, other = np.round(obs, 1), np.round(other, 1)
+    expected = stats.ks_2samp(obs, other, method="asymp").pvalue
+    assert ks_pvalue(np.sort(obs), other) == expected
+
+
+def _design():
+    actions = ("a", "b", "c", "d")
+    units = (("a",), ("b", "c"), ("d",))
+    ancestors = {"a": (), "b": ("a",), "c": ("a",), "d": ("b",)}
+    return gated_design(actions, units, ancestors, (True, True, False), 3)
+
+
+@pytest.mark.parametrize("gates", [(0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (1.0, 1.0, 0.0)])
+def test_live_design_is_the_gated_design_to_the_bit(gates):
+    design, g = _design(), np.array(gates)
+    X = np.random.default_rng(4).standard_normal((50, 4))
+    reference = design.matrix(X, np.tile(g, (len(X), 1)))
+    keep = design.keep(2, 3)
+    assert np.array_equal(design.live(g).matrix(X), reference)
+    assert np.array_equal(design.live(g, keep).matrix(X), reference[:, keep])
+
+
+def test_fold_gram_sums_each_folds_rows():
+    design, g = _design(), np.array([1.0, 0.0, 0.0])
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((9000, 4)), rng.standard_normal(9000)
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    stats_ = FoldGram(design, mean, scale, g, 3, 7, 1)(X, y, 100)
+    folds = fold_labels(7, 1, 100, 9100, 3)
+    Z = design.matrix((X - mean) / scale, np.tile(g, (len(X), 1)))
+    W = np.column_stack([np.ones(len(X)), Z, y])
+    for f in range(3):
+        Wf = W[folds == f]
+        np.testing.assert_allclose(stats_[f], Wf.T @ Wf, rtol=1e-12, atol=1e-9)
+
+
+def test_bin_counts_put_values_on_an_edge_in_the_bin_above():
+    rng = np.random.default_rng(6)
+    X = np.round(rng.standard_normal((2000, 2)), 1)
+    edges = [np.array([-0.5, 0.0, 0.7]), np.array([0.1])]
+    for k, (counts, e) in enumerate(zip(bin_counts(X, edges), edges, strict=True)):
+        expected = np.bincount(np.searchsorted(e, X[:, k], side="right"), minlength=len(e) + 1)
+        assert np.array_equal(counts, expected)

@@ -48,7 +48,7 @@ from jointeffects.estimate.estimators.structured_stats import (
     regime_key,
 )
 from jointeffects.estimate.learners.gram_ridge import ridge, select
-from jointeffects.estimate.regimes import Regime, RegimeData, RegimeStreams
+from jointeffects.estimate.regimes import Regime, RegimeData, RegimeStreams, query_array
 from jointeffects.estimate.regimes.passes import SourceReader, compute, measure
 from jointeffects.jsonfield import Field
 
@@ -289,12 +289,10 @@ class StructuredEstimator(RegimeEstimator):
         """The design's columns of the chosen degrees."""
         return self.design_.keep(self.degree_, self.psi_degree_)
 
-    def _indicators(self, regime: Regime, n: int) -> np.ndarray:
-        return np.tile(gates(self.units_, regime), (n, 1))
-
-    def _expand(self, X: np.ndarray, regime: Regime) -> np.ndarray:
-        Xs = (X - self.x_mean_) / self.x_scale_
-        return self.design_.matrix(Xs, self._indicators(regime, len(X)))
+    def _kept_columns(self, X: np.ndarray, regime: Regime) -> np.ndarray:
+        """The design's kept columns at X in ``regime``: shape (n, n_kept)."""
+        live = self.design_.live(gates(self.units_, regime), self._keep())
+        return live.matrix((X - self.x_mean_) / self.x_scale_)
 
     def _fold_statistics(self, readers: dict[Regime, SourceReader]) -> np.ndarray:
         """Per fold, the Gram matrix of [1, Z, y] summed over rows: shape (cv, p+2, p+2)."""
@@ -322,7 +320,7 @@ class StructuredEstimator(RegimeEstimator):
 
     def _predict(self, X: np.ndarray, regime: Regime) -> np.ndarray:
         blocks_for_query(self.blocks_, regime)  # refuses unidentified queries
-        linear = self._expand(X, regime)[:, self._keep()] @ self.coef_ + self.intercept_
+        linear = self._kept_columns(X, regime) @ self.coef_ + self.intercept_
         return linear + lift.shape_terms(self, X, regime) if self.hill_ else linear
 
     # -- what intervals and model files need ----------------------------------------------
@@ -336,9 +334,15 @@ class StructuredEstimator(RegimeEstimator):
 
     def _linear_rows(self, X: np.ndarray, intervened: Any) -> np.ndarray:
         """Rows [1, w(x)] of the model at X: prediction = rows @ [intercept, coef]."""
+        self._check_fitted()
+        points = query_array(X, self.actions_)
         regime = self._intervened_regime(intervened)
-        self.predict(X[:1], intervened=intervened)  # refuses unidentified queries
-        return np.column_stack([np.ones(len(X)), self._expand(X, regime)[:, self._keep()]])
+        blocks_for_query(self.blocks_, regime)  # refuses unidentified queries
+        live = self.design_.live(gates(self.units_, regime), self._keep())
+        rows = np.empty((len(live.index) + 1, len(points)))
+        rows[0] = 1.0
+        live.fill((points - self.x_mean_) / self.x_scale_, rows[1:])
+        return rows.T  # column-major, as the products downstream have always seen it
 
     def _refit_with(self, data: RegimeData, **params: Any) -> StructuredEstimator:
         """This model refitted on ``data`` with ``params`` changed, on the ancestor sets it

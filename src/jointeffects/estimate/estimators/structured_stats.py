@@ -133,13 +133,18 @@ class FoldGram:
         p = self.design.n_columns
         stats = np.zeros((self.cv, p + 2, p + 2))
         folds = fold_labels(self.entropy, self.key, start, start + len(y), self.cv)
+        # In one regime each design column is one of few distinct monomials, or zero, so
+        # these are formed once. The Gram is still taken of the whole [1, Z, y] of each
+        # fold's rows of each row chunk: BLAS sums depend on the matrix's shape, and the
+        # same call on the same rows keeps the fit the same to the bit.
+        live = self.design.live(self.gates)
         for part in row_chunks(len(y)):
-            Xs = (X[part] - self.x_mean) / self.x_scale
-            R = np.broadcast_to(self.gates, (len(Xs), len(self.gates)))
-            W = np.column_stack([np.ones(len(Xs)), self.design.matrix(Xs, R), y[part]])
             for f in range(self.cv):
-                Wf = W[folds[part] == f]
-                stats[f] += Wf.T @ Wf
+                rows = part.start + np.flatnonzero(folds[part] == f)
+                Wt = np.empty((p + 2, len(rows)))  # [1, Z, y] transposed
+                Wt[0], Wt[-1] = 1.0, y[rows]
+                live.fill((X[rows] - self.x_mean) / self.x_scale, Wt[1:-1])
+                stats[f] += Wt @ Wt.T
         return stats
 
 

@@ -7,7 +7,9 @@ Each *unit* (an experiment's block of actions, or an action no experiment touche
 - an observational part ψ_u(a_u, a_anc(u)): the monomials of the unit's actions and their
   ancestors, active where it is not (R_u = 0).
 
-Columns are whole-array products of precomputed powers; nothing loops over rows.
+Columns are whole-array products of precomputed powers; nothing loops over rows. Within one
+regime every indicator is a constant, so each column is a monomial or zero and many columns
+are the same monomial: :class:`LiveDesign` computes each distinct one once.
 """
 
 from __future__ import annotations
@@ -99,8 +101,20 @@ class GatedDesign:
     def n_columns(self) -> int:
         return len(self.columns)
 
+    def live(self, gates: np.ndarray, keep: np.ndarray | None = None) -> LiveDesign:
+        """The (kept) columns in rows whose unit indicators are the constants ``gates``."""
+        monomials: dict[tuple[tuple[int, int], ...], int] = {(): 0}
+        index = []
+        for j, col in enumerate(self.columns):
+            if keep is not None and not keep[j]:
+                continue
+            on = gates[col.unit] if col.interventional else 1.0 - gates[col.unit]
+            index.append(monomials.setdefault(col.powers, len(monomials)) if on else -1)
+        return LiveDesign(tuple(monomials), np.array(index, dtype=np.intp))
+
     def matrix(self, X: np.ndarray, R: np.ndarray) -> np.ndarray:
-        """Design of shape (n, n_columns) for actions X (n, K) and indicators R (n, n_units)."""
+        """Design of shape (n, n_columns) for actions X (n, K) and indicators R (n, n_units):
+        any indicators, column by column (the reference :class:`LiveDesign` agrees with)."""
         powers = [np.ones_like(X)]
         for _ in range(self.degree):
             powers.append(powers[-1] * X)
@@ -112,3 +126,53 @@ class GatedDesign:
             gate = R[:, col.unit] if col.interventional else 1.0 - R[:, col.unit]
             Z[:, j] = value * gate
         return Z
+
+
+@dataclass(frozen=True)
+class LiveDesign:
+    """Design columns where the gates are constants: distinct monomials and where they go.
+
+    ``monomials[0]`` is ``()``, the constant 1 (an intervened unit's indicator); column j of
+    the design is monomial ``index[j]``, or zero where ``index[j]`` is -1.
+    """
+
+    monomials: tuple[tuple[tuple[int, int], ...], ...]
+    index: np.ndarray
+
+    def fill(self, X: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The design at X (n, K), transposed, written into ``out`` of shape (len(index), n).
+
+        Each monomial is formed once, as :meth:`GatedDesign.matrix` forms it (powers by
+        repeated multiplication, factors in variable order), so the values agree to the bit.
+        """
+        top: dict[int, int] = {}
+        for powers in self.monomials:
+            for v, p in powers:
+                top[v] = max(top.get(v, 0), p)
+        power: dict[tuple[int, int], np.ndarray] = {}
+        for v, most in top.items():
+            power[v, 1] = np.ascontiguousarray(X[:, v])
+            for p in range(2, most + 1):
+                power[v, p] = power[v, p - 1] * power[v, 1]
+        first: dict[int, int] = {}
+        for j, m in enumerate(self.index):
+            if m < 0:
+                out[j] = 0.0
+            elif m in first:
+                out[j] = out[first[m]]
+            else:
+                first[m] = j
+                factors = self.monomials[m]
+                if len(factors) < 2:  # the indicator's 1, or 1 · x^p: the same bits as x^p
+                    out[j] = power[factors[0]] if factors else 1.0
+                else:
+                    np.multiply(power[factors[0]], power[factors[1]], out=out[j])
+                for factor in factors[2:]:
+                    out[j] *= power[factor]
+        return out
+
+    def matrix(self, X: np.ndarray) -> np.ndarray:
+        """The design at X: shape (n, len(index)), column-major (as column selections from
+        :meth:`GatedDesign.matrix` are: BLAS products of the same numbers can differ in the
+        last bit between memory layouts)."""
+        return self.fill(X, np.empty((len(self.index), len(X)))).T
