@@ -15,7 +15,7 @@ same bounds:
 - observational:  ObservationalBaseline, what a media-mix model that treats spend as
                   unconfounded does (its bootstrap intervals are for its regression)
 - lift tests:     StructuredEstimator on the observational regime plus lift-test summaries
-                  alone (three per channel, at its 20/50/80 % observational spend, Δx = half its
+                  alone (three per channel, at its 20/50/80 % observational spend, Δx = its
                   spend sd, each with the s.e. of a two-arm test on a third of the channel's
                   experiment rows, Δy drawn around the exact difference): its level is not
                   identified, so its plan-value coverage is not scored
@@ -86,9 +86,9 @@ def lift_tests(scm, data: RegimeData, n: int, rng: np.random.Generator) -> pd.Da
         sigma = 2 * noise / np.sqrt(n / 3)  # difference of two arms of n/6 rows each
         for x in np.quantile(obs[:, j], [0.2, 0.5, 0.8]):
             low, high = centre.copy(), centre.copy()
-            low[j], high[j] = x, x + spread / 2
+            low[j], high[j] = x, x + spread
             delta = truth(scm, high) - truth(scm, low)
-            rows.append([channel, x, spread / 2, delta + sigma * rng.standard_normal(), sigma])
+            rows.append([channel, x, spread, delta + sigma * rng.standard_normal(), sigma])
     return pd.DataFrame(rows, columns=["channel", "x", "delta_x", "delta_y", "sigma"])
 
 
