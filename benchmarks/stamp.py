@@ -51,9 +51,17 @@ def stamp() -> dict[str, Any]:
     }
 
 
+#: The stamp of the code as the script started: a long run must not be credited to commits
+#: made while it ran.
+STARTED = stamp()
+
+
 def write_result(name: str, payload: dict[str, Any]) -> Path:
-    """Write ``{"stamp": ..., **payload}`` to ``benchmarks/results/<name>.json`` atomically."""
+    """Write ``{"stamp": ..., **payload}`` to ``benchmarks/results/<name>.json`` atomically;
+    the stamp is the one taken when the script started, with the time it finished."""
     target = RESULTS / f"{name}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_text(json.dumps({"stamp": stamp(), **payload}, indent=2) + "\n", target)
+    finished = stamp()["date"]
+    text = json.dumps({"stamp": {**STARTED, "finished": finished}, **payload}, indent=2)
+    write_text(text + "\n", target)
     return target
