@@ -49,15 +49,7 @@ def _stream_regimes(
     file's columns."""
     from jointeffects.cli.chunks import dask_regimes, stream_regimes
 
-    files = regime_files(data, _OBS, "--data")
-    if regime_col is not None and (len(files) != 1 or _OBS not in files):
-        raise DataError(
-            "--regime-col reads one long table: pass exactly one --data FILE (without REGIME=)"
-        )
-    if regime_col is None and _OBS not in files:
-        raise DataError(
-            f"no observational data: add --data FILE (without REGIME=); got regimes {list(files)}"
-        )
+    files = _data_files(data, regime_col)
     read = stream_regimes if scheduler is None else dask_regimes
     return read(files, regime_col, chunk_rows)
 
@@ -72,18 +64,25 @@ def _streamed_n_boot(n_boot: int | None) -> int:
     return 0
 
 
-def _read_regimes(data: tuple[str, ...], regime_col: str | None) -> Any:
+def _data_files(data: tuple[str, ...], regime_col: str | None) -> dict[str, Path]:
+    """The ``--data`` files by regime, checked: one long table with ``--regime-col``, else
+    the observational file among them."""
     files = regime_files(data, _OBS, "--data")
-    if regime_col is not None:
-        if len(files) != 1 or _OBS not in files:
-            raise DataError(
-                "--regime-col reads one long table: pass exactly one --data FILE (without REGIME=)"
-            )
-        return read_table(files[_OBS])
-    if _OBS not in files:
+    if regime_col is not None and (len(files) != 1 or _OBS not in files):
+        raise DataError(
+            "--regime-col reads one long table: pass exactly one --data FILE (without REGIME=)"
+        )
+    if regime_col is None and _OBS not in files:
         raise DataError(
             f"no observational data: add --data FILE (without REGIME=); got regimes {list(files)}"
         )
+    return files
+
+
+def _read_regimes(data: tuple[str, ...], regime_col: str | None) -> Any:
+    files = _data_files(data, regime_col)
+    if regime_col is not None:
+        return read_table(files[_OBS])
     return {name: read_table(path) for name, path in files.items()}
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from jointeffects.errors import DataError, SupportWarning
+from jointeffects.estimate.estimators.structured_stats import regime_key
 from jointeffects.estimate.regimes import (
     Regime,
     RegimeData,
@@ -33,13 +34,7 @@ from jointeffects.estimate.regimes import (
     query_array,
     regime_label,
 )
-from jointeffects.estimate.regimes.passes import (
-    RowSample,
-    SampleRows,
-    SourceReader,
-    compute,
-    measure,
-)
+from jointeffects.estimate.regimes.passes import RowSample, SampleRows, compute, measured_readers
 
 #: Quantiles reported per action and regime; the overlap score uses the outer pair.
 QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
@@ -141,13 +136,9 @@ def support_diagnostics(
 
 
 def _streamed_samples(streams: Any, sample_rows: int) -> dict[Regime, RowSample]:
-    readers = {r: SourceReader(s) for r, s in streams.regimes.items()}
-    measure(readers.values())
+    readers = measured_readers(streams)
     # keys seeded by the regime's bit mask: the same sample whatever the regimes' order
-    tasks = {
-        r: SampleRows(sample_rows, (sum(1 << streams.actions.index(a) for a in r),))
-        for r in readers
-    }
+    tasks = {r: SampleRows(sample_rows, (regime_key(r, streams.actions),)) for r in readers}
     return compute({r: reader.reduce(tasks[r]) for r, reader in readers.items()})
 
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from jointeffects.estimate.regimes.streams import RegimeSource, is_dask
+from jointeffects.estimate.regimes.streams import RegimeSource, RegimeStreams, is_dask
 from jointeffects.estimate.regimes.tables import Regime
 
 T = TypeVar("T")
@@ -125,6 +125,13 @@ def measure(readers: Iterable[SourceReader]) -> None:
         rows = int(sum(reader.lengths))
         reader.source.check_rows(rows)
         reader.source.rows_read = rows
+
+
+def measured_readers(streams: RegimeStreams) -> dict[Regime, SourceReader]:
+    """One :class:`SourceReader` per regime of ``streams``, the dask ones measured."""
+    readers = {r: SourceReader(s) for r, s in streams.regimes.items()}
+    measure(readers.values())
+    return readers
 
 
 def compute(results: dict[Regime, Any]) -> dict[Regime, Any]:

@@ -24,7 +24,7 @@ from jointeffects.estimate.regimes import (
     as_regime_streams,
     row_chunks,
 )
-from jointeffects.estimate.regimes.passes import SourceReader, compute, measure
+from jointeffects.estimate.regimes.passes import SourceReader, compute, measured_readers
 from jointeffects.estimate.uncertainty.bands import check_level
 from jointeffects.estimate.uncertainty.refits import fitted_on
 
@@ -64,9 +64,7 @@ def _readers(data: Any, outcome: str) -> dict[Regime, SourceReader]:
         if isinstance(data, RegimeData)
         else as_regime_streams(data, outcome=outcome)
     )
-    readers = {r: SourceReader(s) for r, s in streams.regimes.items()}
-    measure(readers.values())
-    return readers
+    return measured_readers(streams)
 
 
 def _monomials(fitted: Any, X: np.ndarray, degree: int) -> np.ndarray:
