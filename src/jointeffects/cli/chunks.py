@@ -102,15 +102,22 @@ def _batches(
         import pandas as pd
 
         # pandas' chunked parser: bounded memory, and the values of the in-memory read
-        raw = [str(c) for c in pd.read_csv(path, nrows=0).columns]
-        types = {c: (str if c.strip() == text else float) for c in raw}
-        use = None if only is None else [c for c in raw if c.strip() in only]
+        types = _csv_types(path, text)
+        use = None if only is None else [c for c in types if c.strip() in only]
         for chunk in pd.read_csv(path, chunksize=chunk_rows, dtype=types, usecols=use):
             yield _named(chunk)
     except DataError:
         raise
     except Exception as exc:  # the parsers raise many types; all mean "unreadable"
         raise DataError(f"cannot read '{path}' as {kind}: {_reason(exc)}") from None
+
+
+def _csv_types(path: Path, text: str | None) -> dict[str, type]:
+    """Each column of the CSV header, as written, read as float, but ``text`` as str."""
+    import pandas as pd
+
+    raw = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    return {c: (str if c.strip() == text else float) for c in raw}
 
 
 def _named(frame: pd.DataFrame) -> pd.DataFrame:
@@ -155,6 +162,15 @@ def _stream(
     return chunks
 
 
+def _opened(path: Path, regime_col: str | None) -> tuple[str, list[str]]:
+    """The table's kind and column names, with the regime column checked to be there."""
+    kind = _table_kind(path)
+    columns = _columns(path, kind)
+    if regime_col is not None and regime_col not in columns:
+        raise DataError(f"regime column '{regime_col}' not in '{path}'")
+    return kind, columns
+
+
 def stream_regimes(
     files: dict[str, Path], regime_col: str | None, chunk_rows: int
 ) -> tuple[dict[str, Any], list[str]]:
@@ -165,10 +181,7 @@ def stream_regimes(
     out: dict[str, Any] = {}
     first: list[str] | None = None
     for name, path in files.items():
-        kind = _table_kind(path)
-        columns = _columns(path, kind)
-        if regime_col is not None and regime_col not in columns:
-            raise DataError(f"regime column '{regime_col}' not in '{path}'")
+        kind, columns = _opened(path, regime_col)
         rows = _rows(path, kind, regime_col)
         first = first or [c for c in columns if c != regime_col]
         if regime_col is None:
@@ -192,14 +205,13 @@ def dask_regimes(
     out: dict[str, Any] = {}
     first: list[str] | None = None
     for name, path in files.items():
-        kind = _table_kind(path)
-        columns = _columns(path, kind)
+        kind, columns = _opened(path, regime_col)
         where = str(path.resolve())
         try:
             if kind == "parquet":
                 frame = dd.read_parquet(where)
             else:
-                types = {c: (str if c == regime_col else float) for c in columns}
+                types = _csv_types(path, regime_col)
                 blocksize = _csv_block(path, chunk_rows)
                 frame = dd.read_csv(where, dtype=types, blocksize=blocksize)
         except Exception as exc:  # dask raises many types; all mean "unreadable"
@@ -209,8 +221,6 @@ def dask_regimes(
         if regime_col is None:
             out[name] = frame
             continue
-        if regime_col not in columns:
-            raise DataError(f"regime column '{regime_col}' not in '{path}'")
         labels = frame[regime_col].fillna("").astype(str)
         for label in labels.unique().compute():  # in order of appearance, as in memory
             out[label] = frame[labels == label].drop(columns=regime_col)
